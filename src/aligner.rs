@@ -1,0 +1,212 @@
+//! The [`Aligner`]: a validated configuration, reused across batches.
+
+use crate::alignment::{Alignment, Hit, Mode, Strand};
+use crate::error::{Error, Result};
+use crate::io::Record;
+use crate::reference::{self, RawAlignment};
+use crate::scoring::{Alphabet, Scoring, reverse_complement};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Which strands of a DNA query are aligned. Protein queries are always forward only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StrandMode {
+    /// The query and its reverse complement; the better one is reported (forward on ties).
+    Both,
+    /// The query as given.
+    Forward,
+}
+
+/// The implementation that computes alignments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The fastest backend available on this machine. Today that is the scalar reference.
+    Auto,
+    /// The exact reference aligner (full-matrix Gotoh in `i32`).
+    Scalar,
+}
+
+/// Everything an [`Aligner`] needs; validated by [`Aligner::new`].
+#[derive(Debug, Clone)]
+pub struct AlignerConfig {
+    /// Alignment mode.
+    pub mode: Mode,
+    /// Scoring model.
+    pub scoring: Scoring,
+    /// Strands of DNA queries to align.
+    pub strands: StrandMode,
+    /// Hits reported per query in search mode (at least 1).
+    pub top_k: usize,
+    /// Backend.
+    pub backend: Backend,
+    /// Worker threads (at least 1).
+    pub threads: usize,
+}
+
+impl AlignerConfig {
+    /// Local mode, both strands, one hit per query, automatic backend, one thread.
+    pub fn new(scoring: Scoring) -> AlignerConfig {
+        AlignerConfig { mode: Mode::Local, scoring, strands: StrandMode::Both, top_k: 1, backend: Backend::Auto, threads: 1 }
+    }
+}
+
+/// Sequences longer than this many "steps" (length times the largest score or gap step) are
+/// refused, so that no DP cell can overflow `i32`.
+const MAX_STEPS: i64 = 1 << 28;
+
+/// Aligns queries against targets with one validated configuration.
+///
+/// ```
+/// use swgpu::{Aligner, AlignerConfig, Alphabet, Mode, Scoring};
+/// let mut config = AlignerConfig::new(Scoring::default_for(Alphabet::Dna));
+/// config.mode = Mode::Global;
+/// let aligner = Aligner::new(config).unwrap();
+/// let aln = aligner.align(b"ACGTACGT", b"ACGTTACGT").unwrap().unwrap();
+/// assert_eq!(aln.cigar.to_string(), "4=1D4=");
+/// assert_eq!(aln.score, 16 - (4 + 2));
+/// ```
+#[derive(Debug, Clone)]
+pub struct Aligner {
+    config: AlignerConfig,
+}
+
+impl Aligner {
+    /// Validates `config` and builds the aligner.
+    pub fn new(config: AlignerConfig) -> Result<Aligner> {
+        if config.top_k == 0 {
+            return Err(Error::Config("top-k must be at least 1".into()));
+        }
+        if config.threads == 0 {
+            return Err(Error::Config("threads must be at least 1".into()));
+        }
+        Ok(Aligner { config })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &AlignerConfig {
+        &self.config
+    }
+
+    fn both_strands(&self) -> bool {
+        self.config.strands == StrandMode::Both && self.config.scoring.alphabet() == Alphabet::Dna
+    }
+
+    fn check_length(&self, name: &str, seq: &[u8]) -> Result<()> {
+        if seq.len() as i64 * self.config.scoring.max_step() > MAX_STEPS {
+            return Err(Error::SequenceTooLong { name: name.to_string(), len: seq.len() });
+        }
+        Ok(())
+    }
+
+    /// Aligns one query against one target (both strands when configured); `None` when there
+    /// is no alignment (an empty sequence, or no positive local score).
+    pub fn align(&self, query: &[u8], target: &[u8]) -> Result<Option<Alignment>> {
+        self.check_length("query", query)?;
+        self.check_length("target", target)?;
+        let rc = self.both_strands().then(|| reverse_complement(query));
+        Ok(self.best_strand(query, rc.as_deref(), target).map(|(_, strand)| self.align_strand(query, rc.as_deref(), target, strand)))
+    }
+
+    /// Aligns record `i` of `queries` against record `i` of `targets`.
+    pub fn align_pairs(&self, queries: &[Record], targets: &[Record]) -> Result<Vec<Option<Alignment>>> {
+        if queries.len() != targets.len() {
+            return Err(Error::PairCountMismatch { queries: queries.len() as u64, targets: targets.len() as u64 });
+        }
+        for r in queries.iter().chain(targets) {
+            self.check_length(&r.id, &r.seq)?;
+        }
+        Ok(par_map(queries.len(), self.config.threads, |i| {
+            let (q, t) = (&queries[i].seq, &targets[i].seq);
+            let rc = self.both_strands().then(|| reverse_complement(q));
+            self.best_strand(q, rc.as_deref(), t).map(|(_, strand)| self.align_strand(q, rc.as_deref(), t, strand))
+        }))
+    }
+
+    /// Aligns every query against every target and keeps the `top_k` best targets per query:
+    /// highest score first, ties to the lower target index; each target on its better strand.
+    pub fn search(&self, queries: &[Record], targets: &[Record]) -> Result<Vec<Vec<Hit>>> {
+        for r in queries.iter().chain(targets) {
+            self.check_length(&r.id, &r.seq)?;
+        }
+        Ok(par_map(queries.len(), self.config.threads, |qi| {
+            let q = &queries[qi].seq;
+            let rc = self.both_strands().then(|| reverse_complement(q));
+            let mut scored: Vec<(i32, usize, Strand)> = targets
+                .iter()
+                .enumerate()
+                .filter_map(|(ti, t)| self.best_strand(q, rc.as_deref(), &t.seq).map(|(s, strand)| (s, ti, strand)))
+                .collect();
+            scored.sort_by_key(|&(s, ti, _)| (std::cmp::Reverse(s), ti));
+            scored.truncate(self.config.top_k);
+            scored
+                .into_iter()
+                .map(|(_, ti, strand)| Hit { target: ti, alignment: self.align_strand(q, rc.as_deref(), &targets[ti].seq, strand) })
+                .collect()
+        }))
+    }
+
+    /// The better strand's score; forward wins ties.
+    fn best_strand(&self, query: &[u8], rc: Option<&[u8]>, target: &[u8]) -> Option<(i32, Strand)> {
+        let (sc, mode) = (&self.config.scoring, self.config.mode);
+        let fwd = reference::score(query, target, sc, mode).map(|s| (s, Strand::Forward));
+        let rev = rc.and_then(|rc| reference::score(rc, target, sc, mode)).map(|s| (s, Strand::Reverse));
+        match (fwd, rev) {
+            (Some(f), Some(r)) if r.0 > f.0 => Some(r),
+            (None, r) => r,
+            (f, _) => f,
+        }
+    }
+
+    fn align_strand(&self, query: &[u8], rc: Option<&[u8]>, target: &[u8], strand: Strand) -> Alignment {
+        let (sc, mode) = (&self.config.scoring, self.config.mode);
+        let aligned = match strand {
+            Strand::Forward => query,
+            Strand::Reverse => rc.expect("reverse strand implies a reverse complement"),
+        };
+        let raw: RawAlignment = reference::align(aligned, target, sc, mode).expect("a scored pair aligns");
+        let (query_start, query_end) = match strand {
+            Strand::Forward => (raw.query_start, raw.query_end),
+            Strand::Reverse => (query.len() - raw.query_end, query.len() - raw.query_start),
+        };
+        Alignment {
+            score: raw.score,
+            query_start,
+            query_end,
+            target_start: raw.target_start,
+            target_end: raw.target_end,
+            strand,
+            cigar: raw.cigar,
+        }
+    }
+}
+
+/// `f(0..n)` on `threads` scoped threads, results in index order whatever the thread count.
+fn par_map<R: Send>(n: usize, threads: usize, f: impl Fn(usize) -> R + Sync) -> Vec<R> {
+    if threads <= 1 || n <= 1 {
+        return (0..n).map(f).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let mut results: Vec<Option<R>> = (0..n).map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads.min(n))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= n {
+                            return done;
+                        }
+                        done.push((i, f(i)));
+                    }
+                })
+            })
+            .collect();
+        for worker in workers {
+            match worker.join() {
+                Ok(done) => done.into_iter().for_each(|(i, r)| results[i] = Some(r)),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+    });
+    results.into_iter().map(|r| r.expect("every index is computed")).collect()
+}

@@ -1,0 +1,88 @@
+//! Typed errors of the library.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// Where in an input file something went wrong: the file, the 1-based record and line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputLocation {
+    /// The file as the user named it (`-` for standard input).
+    pub path: PathBuf,
+    /// 1-based number of the record that failed, when known.
+    pub record: Option<u64>,
+    /// Identifier of that record, when it could be read.
+    pub id: Option<String>,
+    /// 1-based line number, when known.
+    pub line: Option<u64>,
+}
+
+impl fmt::Display for InputLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.path.display())?;
+        if let Some(record) = self.record {
+            write!(f, ": record {record}")?;
+            if let Some(id) = &self.id {
+                write!(f, " ('{id}')")?;
+            }
+        }
+        if let Some(line) = self.line {
+            write!(f, ", line {line}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Every error the library returns.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A configuration value is out of range or inconsistent.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// A substitution matrix could not be parsed.
+    #[error("substitution matrix '{name}', line {line}: {message}")]
+    Matrix {
+        /// Matrix name or file path.
+        name: String,
+        /// 1-based line number in the matrix text.
+        line: usize,
+        /// What was wrong.
+        message: String,
+    },
+    /// A FASTA/FASTQ input is malformed.
+    #[error("{location}: {message}")]
+    Input {
+        /// File, record and line.
+        location: InputLocation,
+        /// What was wrong.
+        message: String,
+    },
+    /// A file could not be opened or read.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `--pairs` was given inputs with different record counts.
+    #[error("pairs mode needs as many queries as targets: {queries} queries, {targets} targets")]
+    PairCountMismatch {
+        /// Number of query records.
+        queries: u64,
+        /// Number of target records.
+        targets: u64,
+    },
+    /// A sequence is so long that an alignment score could overflow 32 bits.
+    #[error("sequence '{name}' is too long ({len} residues): scores could overflow 32-bit integers")]
+    SequenceTooLong {
+        /// Record identifier.
+        name: String,
+        /// Its length.
+        len: usize,
+    },
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

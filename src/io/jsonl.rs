@@ -1,0 +1,53 @@
+//! JSON lines: one object per query, `{"query", "query_length", "hits": [...]}`; an empty
+//! `hits` array means unmapped. Coordinates are 0-based, half-open, query on its forward strand.
+
+use super::{AlignmentWriter, OutputContext, Record};
+use crate::alignment::Hit;
+use serde_json::json;
+use std::io::{self, Write};
+
+pub(super) struct JsonlWriter<'a> {
+    ctx: OutputContext<'a>,
+    out: Box<dyn Write + 'a>,
+}
+
+impl<'a> JsonlWriter<'a> {
+    pub(super) fn new(ctx: OutputContext<'a>, out: Box<dyn Write + 'a>) -> Self {
+        JsonlWriter { ctx, out }
+    }
+}
+
+impl AlignmentWriter for JsonlWriter<'_> {
+    fn write_header(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn write_query(&mut self, query: &Record, hits: &[Hit]) -> io::Result<()> {
+        let hits: Vec<_> = hits
+            .iter()
+            .map(|hit| {
+                let a = &hit.alignment;
+                let target = &self.ctx.targets[hit.target];
+                json!({
+                    "target": target.id,
+                    "target_length": target.seq.len(),
+                    "score": a.score,
+                    "strand": a.strand.symbol().to_string(),
+                    "query_start": a.query_start,
+                    "query_end": a.query_end,
+                    "target_start": a.target_start,
+                    "target_end": a.target_end,
+                    "cigar": a.cigar.to_string(),
+                    "nm": a.edit_distance(),
+                    "identity": a.identity(),
+                })
+            })
+            .collect();
+        let line = json!({ "query": query.id, "query_length": query.seq.len(), "hits": hits });
+        writeln!(self.out, "{line}")
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}

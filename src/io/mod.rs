@@ -1,0 +1,62 @@
+//! Sequence input (FASTA/FASTQ) and alignment output (SAM, PAF, BLAST tabular, JSON lines).
+
+mod blast;
+mod fastx;
+mod jsonl;
+mod paf;
+mod sam;
+
+pub use fastx::{FastxReader, Record, read_all};
+
+use crate::alignment::Hit;
+use crate::scoring::Scoring;
+use std::io::{self, Write};
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// SAM with @HD/@SQ/@PG, soft clips, AS/NM/MD; one primary line per read.
+    Sam,
+    /// minimap2's PAF with `AS:i`, `NM:i`, `cg:Z`.
+    Paf,
+    /// BLAST tabular (`-outfmt 6`, 12 columns).
+    Blast6,
+    /// One JSON object per query.
+    Jsonl,
+}
+
+/// What every writer needs to know besides the alignments.
+#[derive(Debug, Clone, Copy)]
+pub struct OutputContext<'a> {
+    /// All targets, indexed by [`Hit::target`].
+    pub targets: &'a [Record],
+    /// The scoring model (BLAST statistics use it).
+    pub scoring: &'a Scoring,
+    /// The command line, recorded in SAM's @PG header.
+    pub command_line: &'a str,
+}
+
+/// A sink for alignment results, one call per query, in input order.
+pub trait AlignmentWriter {
+    /// Writes the header, if the format has one. Called once, before any query.
+    fn write_header(&mut self) -> io::Result<()>;
+    /// Writes the results of one query: its hits, best first; no hits means unmapped.
+    fn write_query(&mut self, query: &Record, hits: &[Hit]) -> io::Result<()>;
+    /// Flushes buffered output.
+    fn finish(&mut self) -> io::Result<()>;
+}
+
+/// A writer of `format` onto `out`.
+pub fn writer<'a>(format: Format, ctx: OutputContext<'a>, out: Box<dyn Write + 'a>) -> Box<dyn AlignmentWriter + 'a> {
+    match format {
+        Format::Sam => Box::new(sam::SamWriter::new(ctx, out)),
+        Format::Paf => Box::new(paf::PafWriter::new(ctx, out)),
+        Format::Blast6 => Box::new(blast::BlastWriter::new(ctx, out)),
+        Format::Jsonl => Box::new(jsonl::JsonlWriter::new(ctx, out)),
+    }
+}
+
+/// The aligned slice of the target for a hit.
+fn aligned_target<'a>(ctx: &OutputContext<'a>, hit: &Hit) -> &'a [u8] {
+    &ctx.targets[hit.target].seq[hit.alignment.target_start..hit.alignment.target_end]
+}

@@ -1,0 +1,35 @@
+//! # swgpu
+//!
+//! Exact biological sequence alignment: Smith-Waterman (local), Needleman-Wunsch (global) and
+//! semi-global (query end to end, target ends free), with affine gaps, for DNA and protein.
+//!
+//! Every backend reports the same alignment, byte for byte, as the exact reference aligner;
+//! the tie-break rules that make this possible are documented in [`reference`].
+//!
+//! ```
+//! use swgpu::{Aligner, AlignerConfig, Alphabet, Mode, Scoring, Strand};
+//!
+//! let config = AlignerConfig::new(Scoring::default_for(Alphabet::Dna)); // local, both strands
+//! let aligner = Aligner::new(config)?;
+//! // The query's reverse complement matches the target.
+//! let aln = aligner.align(b"TTTTACGTAC", b"GGGGTACGTAAAAGGG")?.expect("aligned");
+//! assert_eq!(aln.strand, Strand::Reverse);
+//! assert_eq!(aln.cigar.to_string(), "10=");
+//! assert_eq!((aln.score, aln.target_start, aln.target_end), (20, 4, 14));
+//! # Ok::<(), swgpu::Error>(())
+//! ```
+#![warn(missing_docs)]
+
+mod aligner;
+mod alignment;
+pub mod devices;
+mod error;
+pub mod io;
+pub mod reference;
+pub(crate) mod scoring;
+
+pub use aligner::{Aligner, AlignerConfig, Backend, StrandMode};
+pub use alignment::{Alignment, Cigar, CigarOp, Hit, Mode, Strand};
+pub use error::{Error, InputLocation, Result};
+pub use io::Record;
+pub use scoring::{Alphabet, BUILTIN_MATRICES, Matrix, Scoring, reverse_complement};
