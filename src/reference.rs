@@ -165,9 +165,9 @@ fn score_pass(q: &[u8], t: &[u8], sc: &Scoring, start: Start, end: End) -> Cell 
 
 /// Global alignment of `q` against `t` with traceback in bounded memory. Returns the score and
 /// the path with every aligned pair as [`CigarOp::Equal`] (see [`split_matches`]).
-fn global_traceback(q: &[u8], t: &[u8], sc: &Scoring) -> (i32, Cigar) {
+fn global_traceback(q: &[u8], t: &[u8], sc: &Scoring, full_matrix_cells: usize) -> (i32, Cigar) {
     let (m, n) = (q.len(), t.len());
-    let k = if (m + 1).saturating_mul(n + 1) <= FULL_MATRIX_CELLS {
+    let k = if (m + 1).saturating_mul(n + 1) <= full_matrix_cells {
         m.max(1)
     } else {
         ((8.0 * m as f64).sqrt().ceil() as usize).clamp(1, m.max(1))
@@ -334,7 +334,7 @@ pub(crate) fn align(query: &[u8], target: &[u8], sc: &Scoring, mode: Mode) -> Op
             (Some(end.score), 0, m, end.j - start.j, end.j)
         }
     };
-    let (path_score, path) = global_traceback(&q[qs..qe], &t[ts..te], sc);
+    let (path_score, path) = global_traceback(&q[qs..qe], &t[ts..te], sc, FULL_MATRIX_CELLS);
     debug_assert!(score.is_none_or(|s| s == path_score), "{mode:?}: path {path_score} != {score:?}");
     Some(RawAlignment {
         score: path_score,
@@ -369,4 +369,223 @@ pub fn rescore(cigar: &Cigar, query: &[u8], target: &[u8], sc: &Scoring) -> i64 
         }
     }
     total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scoring::{Alphabet, Matrix};
+    use proptest::prelude::*;
+
+    fn dna() -> Scoring {
+        Scoring::dna(2, 4, 4, 2).unwrap()
+    }
+
+    fn check(q: &[u8], t: &[u8], sc: &Scoring, mode: Mode, expect: (i32, usize, usize, usize, usize, &str)) {
+        let a = align(q, t, sc, mode).unwrap();
+        let got = (a.score, a.query_start, a.query_end, a.target_start, a.target_end, a.cigar.to_string());
+        assert_eq!(got, (expect.0, expect.1, expect.2, expect.3, expect.4, expect.5.to_string()), "{mode:?}");
+    }
+
+    #[test]
+    fn known_answers_dna() {
+        let sc = dna();
+        check(b"ACGT", b"TTACGTTT", &sc, Mode::Local, (8, 0, 4, 2, 6, "4="));
+        // Two equal local scores end in the same cell: the shorter alignment wins.
+        check(b"ACGTACGT", b"ACGTTACGT", &sc, Mode::Local, (10, 3, 8, 4, 9, "5="));
+        check(b"ACGTACGT", b"ACGTTACGT", &sc, Mode::Global, (10, 0, 8, 0, 9, "3=1D5="));
+        check(b"ACGT", b"GGACTTGG", &sc, Mode::SemiGlobal, (2, 0, 4, 2, 6, "2=1X1="));
+        // Diagonal is preferred over an insertion: gaps go as far left as ties allow.
+        check(b"AAA", b"AA", &sc, Mode::Global, (-2, 0, 3, 0, 2, "1I2="));
+        check(b"AA", b"AAA", &sc, Mode::Global, (-2, 0, 2, 0, 3, "1D2="));
+        // A gap of 3 costs O + 3E = 10.
+        check(b"AAAACCCC", b"AAAAGGGCCCC", &sc, Mode::Global, (6, 0, 8, 0, 11, "4=3D4="));
+        check(b"NNNN", b"NNNN", &sc, Mode::Global, (-4, 0, 4, 0, 4, "4X"));
+        assert_eq!(align(b"NNNN", b"ACGT", &sc, Mode::Local), None);
+        assert_eq!(align(b"", b"ACGT", &sc, Mode::Global), None);
+        // Semi-global may cover no target residue at all when insertions are cheaper.
+        check(b"AAAA", b"C", &sc, Mode::SemiGlobal, (-12, 0, 4, 0, 0, "4I"));
+    }
+
+    #[test]
+    fn known_answers_durbin_blosum50_linear_gaps() {
+        // Durbin, Eddy, Krogh & Mitchison, Biological Sequence Analysis, figures 2.5 and 2.6:
+        // BLOSUM50 with a linear gap of 8 (O=0, E=8).
+        let sc = Scoring::with_matrix(Alphabet::Protein, &Matrix::builtin("BLOSUM50").unwrap(), 0, 8).unwrap();
+        check(b"HEAGAWGHEE", b"PAWHEAE", &sc, Mode::Global, (1, 0, 10, 0, 7, "2I1X1I2=1I2=1D1="));
+        check(b"HEAGAWGHEE", b"PAWHEAE", &sc, Mode::Local, (28, 4, 9, 1, 5, "2=1I2="));
+    }
+
+    /// An independent oracle: the textbook three-matrix Gotoh recurrences over the full matrix,
+    /// returning the score and the end cell by the documented rule.
+    fn naive(q: &[u8], t: &[u8], sc: &Scoring, mode: Mode) -> Option<(i32, usize, usize)> {
+        if q.is_empty() || t.is_empty() {
+            return None;
+        }
+        let (m, n) = (q.len(), t.len());
+        let (o, e) = (sc.gap_open() as i64, sc.gap_extend() as i64);
+        let inf = i64::MIN / 4;
+        let mut h = vec![vec![inf; n + 1]; m + 1];
+        let mut ins = vec![vec![inf; n + 1]; m + 1];
+        let mut del = vec![vec![inf; n + 1]; m + 1];
+        for i in 0..=m {
+            for j in 0..=n {
+                h[i][j] = match (mode, i, j) {
+                    (_, 0, 0) | (Mode::Local, 0, _) | (Mode::Local, _, 0) | (Mode::SemiGlobal, 0, _) => 0,
+                    (_, 0, _) => -(o + j as i64 * e),
+                    (_, _, 0) => -(o + i as i64 * e),
+                    _ => {
+                        del[i][j] = (h[i][j - 1] - o - e).max(del[i][j - 1] - e);
+                        ins[i][j] = (h[i - 1][j] - o - e).max(ins[i - 1][j] - e);
+                        let d = h[i - 1][j - 1] + sc.residue_score(q[i - 1], t[j - 1]) as i64;
+                        let best = d.max(del[i][j]).max(ins[i][j]);
+                        if mode == Mode::Local { best.max(0) } else { best }
+                    }
+                };
+            }
+        }
+        let cells: Vec<(usize, usize)> = match mode {
+            Mode::Local => (0..=m).flat_map(|i| (0..=n).map(move |j| (i, j))).collect(),
+            Mode::SemiGlobal => (0..=n).map(|j| (m, j)).collect(),
+            Mode::Global => vec![(m, n)],
+        };
+        let mut best = (inf, 0, 0);
+        for (i, j) in cells {
+            if h[i][j] > best.0 {
+                best = (h[i][j], i, j);
+            }
+        }
+        (mode != Mode::Local || best.0 > 0).then_some((best.0 as i32, best.1, best.2))
+    }
+
+    fn residues(alphabet: &'static [u8], max_len: usize) -> impl Strategy<Value = Vec<u8>> {
+        prop::collection::vec(prop::sample::select(alphabet), 0..=max_len)
+    }
+
+    fn mode() -> impl Strategy<Value = Mode> {
+        prop::sample::select(vec![Mode::Local, Mode::Global, Mode::SemiGlobal])
+    }
+
+    fn scoring() -> impl Strategy<Value = Scoring> {
+        prop_oneof![
+            (1..5i32, 0..6i32, 0..8i32, 1..4i32).prop_map(|(a, b, o, e)| Scoring::dna(a, b, o, e).unwrap()),
+            (prop::sample::select(crate::scoring::BUILTIN_MATRICES.to_vec()), 0..12i32, 1..3i32)
+                .prop_map(|(m, o, e)| Scoring::with_matrix(Alphabet::Protein, &Matrix::builtin(m).unwrap(), o, e).unwrap()),
+        ]
+    }
+
+    fn letters(sc: &Scoring) -> &'static [u8] {
+        match sc.alphabet() {
+            // Low-entropy DNA makes ties, and so tie-breaks, common.
+            Alphabet::Dna => b"ACGTNacgt",
+            Alphabet::Protein => b"ARNDCQEGHILKMFPSTWYVBZX*",
+        }
+    }
+
+    fn case() -> impl Strategy<Value = (Scoring, Mode, Vec<u8>, Vec<u8>)> {
+        (scoring(), mode()).prop_flat_map(|(sc, mode)| {
+            let l = letters(&sc);
+            (Just(sc), Just(mode), residues(l, 70), residues(l, 70))
+        })
+    }
+
+    fn swap_gaps(c: &Cigar) -> Cigar {
+        let mut out = Cigar::new();
+        for &(n, op) in c.runs() {
+            out.push(
+                match op {
+                    CigarOp::Ins => CigarOp::Del,
+                    CigarOp::Del => CigarOp::Ins,
+                    other => other,
+                },
+                n,
+            );
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn agrees_with_the_naive_oracle((sc, mode, q, t) in case()) {
+            let got = align(&q, &t, &sc, mode);
+            let want = naive(&q, &t, &sc, mode);
+            prop_assert_eq!(got.as_ref().map(|a| (a.score, a.query_end, a.target_end)), want);
+            prop_assert_eq!(score(&q, &t, &sc, mode), want.map(|w| w.0));
+            if let Some(a) = got {
+                prop_assert_eq!(rescore(&a.cigar, &q[a.query_start..a.query_end], &t[a.target_start..a.target_end], &sc), a.score as i64);
+                prop_assert_eq!(a.cigar.query_len() as usize, a.query_end - a.query_start);
+                prop_assert_eq!(a.cigar.target_len() as usize, a.target_end - a.target_start);
+                match mode {
+                    Mode::Global => prop_assert_eq!((a.query_start, a.query_end, a.target_start, a.target_end), (0, q.len(), 0, t.len())),
+                    Mode::SemiGlobal => prop_assert_eq!((a.query_start, a.query_end), (0, q.len())),
+                    Mode::Local => {
+                        prop_assert!(a.score > 0);
+                        let first = a.cigar.runs().first().unwrap().1;
+                        let last = a.cigar.runs().last().unwrap().1;
+                        prop_assert!(first == CigarOp::Equal || first == CigarOp::Diff);
+                        prop_assert!(last == CigarOp::Equal || last == CigarOp::Diff);
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn swapping_query_and_target_swaps_insertions_and_deletions((sc, _mode, q, t) in case()) {
+            if let (Some(a), Some(b)) = (align(&q, &t, &sc, Mode::Global), align(&t, &q, &sc, Mode::Global)) {
+                prop_assert_eq!(a.score, b.score);
+                prop_assert_eq!(rescore(&swap_gaps(&a.cigar), &t, &q, &sc), a.score as i64);
+            }
+        }
+
+        #[test]
+        fn checkpointed_traceback_equals_the_full_matrix((sc, _mode, q, t) in case(), limit in 1usize..200) {
+            let (qc, tc) = (sc.encode(&q), sc.encode(&t));
+            prop_assert_eq!(global_traceback(&qc, &tc, &sc, limit), global_traceback(&qc, &tc, &sc, usize::MAX));
+        }
+    }
+
+    /// Reads `VmHWM` (peak resident memory) of this process, in KiB.
+    fn peak_rss_kib() -> u64 {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0)
+    }
+
+    /// A pseudo-random sequence and a copy with about 5% substitutions and small indels.
+    fn diverged_pair(len: usize, seed: u64) -> (Vec<u8>, Vec<u8>) {
+        let mut x = seed;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let a: Vec<u8> = (0..len).map(|_| b"ACGT"[(next() % 4) as usize]).collect();
+        let mut b = Vec::with_capacity(len + len / 20);
+        for &c in &a {
+            match next() % 100 {
+                0..=2 => b.push(b"ACGT"[(next() % 4) as usize]),
+                3 => {}
+                4 => b.extend([c, b"ACGT"[(next() % 4) as usize]]),
+                _ => b.push(c),
+            }
+        }
+        (a, b)
+    }
+
+    #[test]
+    #[cfg_attr(debug_assertions, ignore = "minutes without optimisation; the test script runs it with --release")]
+    fn long_pairs_align_in_bounded_memory_with_scores_beyond_16_bits() {
+        let sc = dna();
+        let (q, t) = diverged_pair(40_000, 0x9e3779b97f4a7c15);
+        for mode in [Mode::Global, Mode::Local] {
+            let a = align(&q, &t, &sc, mode).unwrap();
+            assert!(a.score > i16::MAX as i32, "{mode:?} score {}", a.score);
+            assert_eq!(rescore(&a.cigar, &q[a.query_start..a.query_end], &t[a.target_start..a.target_end], &sc), a.score as i64);
+        }
+        // A full direction matrix would take 1.6 GB.
+        let peak = peak_rss_kib();
+        assert!(peak < 600 * 1024, "peak RSS {peak} KiB");
+    }
 }
