@@ -45,7 +45,14 @@ pub struct AlignerConfig {
 impl AlignerConfig {
     /// Local mode, both strands, one hit per query, automatic backend, one thread.
     pub fn new(scoring: Scoring) -> AlignerConfig {
-        AlignerConfig { mode: Mode::Local, scoring, strands: StrandMode::Both, top_k: 1, backend: Backend::Auto, threads: 1 }
+        AlignerConfig {
+            mode: Mode::Local,
+            scoring,
+            strands: StrandMode::Both,
+            top_k: 1,
+            backend: Backend::Auto,
+            threads: 1,
+        }
     }
 }
 
@@ -92,7 +99,10 @@ impl Aligner {
 
     fn check_length(&self, name: &str, seq: &[u8]) -> Result<()> {
         if seq.len() as i64 * self.config.scoring.max_step() > MAX_STEPS {
-            return Err(Error::SequenceTooLong { name: name.to_string(), len: seq.len() });
+            return Err(Error::SequenceTooLong {
+                name: name.to_string(),
+                len: seq.len(),
+            });
         }
         Ok(())
     }
@@ -103,13 +113,18 @@ impl Aligner {
         self.check_length("query", query)?;
         self.check_length("target", target)?;
         let rc = self.both_strands().then(|| reverse_complement(query));
-        Ok(self.best_strand(query, rc.as_deref(), target).map(|(_, strand)| self.align_strand(query, rc.as_deref(), target, strand)))
+        Ok(self
+            .best_strand(query, rc.as_deref(), target)
+            .map(|(_, strand)| self.align_strand(query, rc.as_deref(), target, strand)))
     }
 
     /// Aligns record `i` of `queries` against record `i` of `targets`.
     pub fn align_pairs(&self, queries: &[Record], targets: &[Record]) -> Result<Vec<Option<Alignment>>> {
         if queries.len() != targets.len() {
-            return Err(Error::PairCountMismatch { queries: queries.len() as u64, targets: targets.len() as u64 });
+            return Err(Error::PairCountMismatch {
+                queries: queries.len() as u64,
+                targets: targets.len() as u64,
+            });
         }
         for r in queries.iter().chain(targets) {
             self.check_length(&r.id, &r.seq)?;
@@ -117,7 +132,8 @@ impl Aligner {
         Ok(par_map(queries.len(), self.config.threads, |i| {
             let (q, t) = (&queries[i].seq, &targets[i].seq);
             let rc = self.both_strands().then(|| reverse_complement(q));
-            self.best_strand(q, rc.as_deref(), t).map(|(_, strand)| self.align_strand(q, rc.as_deref(), t, strand))
+            self.best_strand(q, rc.as_deref(), t)
+                .map(|(_, strand)| self.align_strand(q, rc.as_deref(), t, strand))
         }))
     }
 
@@ -133,13 +149,19 @@ impl Aligner {
             let mut scored: Vec<(i32, usize, Strand)> = targets
                 .iter()
                 .enumerate()
-                .filter_map(|(ti, t)| self.best_strand(q, rc.as_deref(), &t.seq).map(|(s, strand)| (s, ti, strand)))
+                .filter_map(|(ti, t)| {
+                    self.best_strand(q, rc.as_deref(), &t.seq)
+                        .map(|(s, strand)| (s, ti, strand))
+                })
                 .collect();
             scored.sort_by_key(|&(s, ti, _)| (std::cmp::Reverse(s), ti));
             scored.truncate(self.config.top_k);
             scored
                 .into_iter()
-                .map(|(_, ti, strand)| Hit { target: ti, alignment: self.align_strand(q, rc.as_deref(), &targets[ti].seq, strand) })
+                .map(|(_, ti, strand)| Hit {
+                    target: ti,
+                    alignment: self.align_strand(q, rc.as_deref(), &targets[ti].seq, strand),
+                })
                 .collect()
         }))
     }
@@ -148,7 +170,9 @@ impl Aligner {
     fn best_strand(&self, query: &[u8], rc: Option<&[u8]>, target: &[u8]) -> Option<(i32, Strand)> {
         let (sc, mode) = (&self.config.scoring, self.config.mode);
         let fwd = reference::score(query, target, sc, mode).map(|s| (s, Strand::Forward));
-        let rev = rc.and_then(|rc| reference::score(rc, target, sc, mode)).map(|s| (s, Strand::Reverse));
+        let rev = rc
+            .and_then(|rc| reference::score(rc, target, sc, mode))
+            .map(|s| (s, Strand::Reverse));
         match (fwd, rev) {
             (Some(f), Some(r)) if r.0 > f.0 => Some(r),
             (None, r) => r,
@@ -208,5 +232,8 @@ fn par_map<R: Send>(n: usize, threads: usize, f: impl Fn(usize) -> R + Sync) -> 
             }
         }
     });
-    results.into_iter().map(|r| r.expect("every index is computed")).collect()
+    results
+        .into_iter()
+        .map(|r| r.expect("every index is computed"))
+        .collect()
 }

@@ -138,7 +138,10 @@ impl Cigar {
 
     /// Number of gaps (runs of `I` or `D`), BLAST's `gapopen`.
     pub fn gap_opens(&self) -> u64 {
-        self.0.iter().filter(|(_, op)| matches!(op, CigarOp::Ins | CigarOp::Del)).count() as u64
+        self.0
+            .iter()
+            .filter(|(_, op)| matches!(op, CigarOp::Ins | CigarOp::Del))
+            .count() as u64
     }
 }
 
@@ -183,7 +186,11 @@ impl Alignment {
     /// Identical columns over all columns, in `[0, 1]` (BLAST's pident / 100).
     pub fn identity(&self) -> f64 {
         let columns = self.cigar.columns();
-        if columns == 0 { 0.0 } else { self.cigar.matches() as f64 / columns as f64 }
+        if columns == 0 {
+            0.0
+        } else {
+            self.cigar.matches() as f64 / columns as f64
+        }
     }
 }
 

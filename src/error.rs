@@ -58,7 +58,7 @@ pub enum Error {
         message: String,
     },
     /// A file could not be opened or read.
-    #[error("{}: {source}", path.display())]
+    #[error("cannot read {}", path.display())]
     Io {
         /// The file.
         path: PathBuf,

@@ -114,7 +114,10 @@ fn scoring(args: &AlignArgs, alphabet: Alphabet) -> Result<Scoring> {
         Alphabet::Dna => (4, 2),
         Alphabet::Protein => (11, 1),
     };
-    let (open, extend) = (args.gap_open.unwrap_or(default_open), args.gap_extend.unwrap_or(default_extend));
+    let (open, extend) = (
+        args.gap_open.unwrap_or(default_open),
+        args.gap_extend.unwrap_or(default_extend),
+    );
     let scoring = match (&args.matrix, alphabet) {
         (Some(spec), _) => Scoring::with_matrix(alphabet, &Matrix::from_name_or_file(spec)?, open, extend)?,
         (None, Alphabet::Dna) => Scoring::dna(args.match_score, args.mismatch, open, extend)?,
@@ -125,7 +128,9 @@ fn scoring(args: &AlignArgs, alphabet: Alphabet) -> Result<Scoring> {
 
 fn open_output(path: Option<&Path>) -> Result<Box<dyn Write>> {
     Ok(match path {
-        Some(p) => Box::new(BufWriter::new(std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?)),
+        Some(p) => Box::new(BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        )),
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
     })
 }
@@ -156,7 +161,9 @@ fn align(args: &AlignArgs, command_line: &str) -> Result<()> {
         BackendArg::Scalar => Backend::Scalar,
     };
     config.top_k = args.top_k;
-    config.threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    config.threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let aligner = Aligner::new(config)?;
     let format = match args.format {
         FormatArg::Sam => Format::Sam,
@@ -164,7 +171,11 @@ fn align(args: &AlignArgs, command_line: &str) -> Result<()> {
         FormatArg::Blast6 => Format::Blast6,
         FormatArg::Jsonl => Format::Jsonl,
     };
-    let ctx = OutputContext { targets: &targets, scoring: &aligner.config().scoring, command_line };
+    let ctx = OutputContext {
+        targets: &targets,
+        scoring: &aligner.config().scoring,
+        command_line,
+    };
     let mut writer = io::writer(format, ctx, open_output(args.output.as_deref())?);
     writer.write_header()?;
     let mut done = 0usize;
@@ -172,11 +183,21 @@ fn align(args: &AlignArgs, command_line: &str) -> Result<()> {
         if args.pairs {
             if done + batch.len() > targets.len() {
                 while queries.next_record().transpose()?.is_some() {}
-                return Err(swgpu::Error::PairCountMismatch { queries: queries.records_read(), targets: targets.len() as u64 }.into());
+                return Err(swgpu::Error::PairCountMismatch {
+                    queries: queries.records_read(),
+                    targets: targets.len() as u64,
+                }
+                .into());
             }
             let results = aligner.align_pairs(&batch, &targets[done..done + batch.len()])?;
             for (k, (query, aln)) in batch.iter().zip(results).enumerate() {
-                let hits: Vec<_> = aln.map(|alignment| swgpu::Hit { target: done + k, alignment }).into_iter().collect();
+                let hits: Vec<_> = aln
+                    .map(|alignment| swgpu::Hit {
+                        target: done + k,
+                        alignment,
+                    })
+                    .into_iter()
+                    .collect();
                 writer.write_query(query, &hits)?;
             }
         } else {
@@ -188,7 +209,11 @@ fn align(args: &AlignArgs, command_line: &str) -> Result<()> {
         batch = queries.read_batch(BATCH)?;
     }
     if args.pairs && done != targets.len() {
-        return Err(swgpu::Error::PairCountMismatch { queries: done as u64, targets: targets.len() as u64 }.into());
+        return Err(swgpu::Error::PairCountMismatch {
+            queries: done as u64,
+            targets: targets.len() as u64,
+        }
+        .into());
     }
     writer.finish()?;
     Ok(())
@@ -206,7 +231,10 @@ fn devices() -> Result<()> {
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain().any(|e| e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe))
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn main() {

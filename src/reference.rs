@@ -75,7 +75,25 @@ fn border(start: Start, k: usize, sc: &Scoring) -> i32 {
     }
 }
 
-/// Advances `h` and `f` from row `i-1` to row `i` over columns `1..h.len()`. With `TRACE`,
+/// One DP row: `h[j]` is H (best score ending at the cell) and `f[j]` is F (best score ending
+/// in an insertion); E (ending in a deletion) runs along the row and needs no storage.
+#[derive(Clone)]
+struct Row {
+    h: Vec<i32>,
+    f: Vec<i32>,
+}
+
+impl Row {
+    /// Row 0 over `n` target residues.
+    fn first(start: Start, n: usize, sc: &Scoring) -> Row {
+        Row {
+            h: (0..=n).map(|j| border(start, j, sc)).collect(),
+            f: vec![NEG; n + 1],
+        }
+    }
+}
+
+/// Advances `row` from row `i-1` to row `i` over columns `1..row.h.len()`. With `TRACE`,
 /// writes one direction byte per column into `dirs`. Returns the row's best `(score, j)`,
 /// first column on ties.
 #[inline(always)]
@@ -85,10 +103,10 @@ fn dp_row<const TRACE: bool>(
     sc: &Scoring,
     local: bool,
     left0: i32,
-    h: &mut [i32],
-    f: &mut [i32],
+    row: &mut Row,
     dirs: &mut [u8],
 ) -> (i32, usize) {
+    let (h, f) = (&mut row.h, &mut row.f);
     let (ext, oe) = (sc.gap_extend(), sc.gap_open() + sc.gap_extend());
     let profile = sc.profile_row(qc);
     let mut diag = h[0];
@@ -116,7 +134,8 @@ fn dp_row<const TRACE: bool>(
             } else {
                 FROM_F
             };
-            dirs[j] = from | if e_open >= e_ext { 0 } else { E_EXTENDED } | if f_open >= f_ext { 0 } else { F_EXTENDED };
+            dirs[j] =
+                from | if e_open >= e_ext { 0 } else { E_EXTENDED } | if f_open >= f_ext { 0 } else { F_EXTENDED };
         }
         if hv > best.0 {
             best = (hv, j + 1);
@@ -133,23 +152,38 @@ fn dp_row<const TRACE: bool>(
 fn score_pass(q: &[u8], t: &[u8], sc: &Scoring, start: Start, end: End) -> Cell {
     let (m, n) = (q.len(), t.len());
     let row0 = if start == Start::Anchored { start } else { Start::Local };
-    let mut h: Vec<i32> = (0..=n).map(|j| border(row0, j, sc)).collect();
-    let mut f = vec![NEG; n + 1];
-    let mut best = Cell { score: h[0], i: 0, j: 0 };
+    let mut row = Row::first(row0, n, sc);
+    let mut best = Cell {
+        score: row.h[0],
+        i: 0,
+        j: 0,
+    };
     if end == End::LastRow && m == 0 {
         best = Cell { score: NEG, i: 0, j: 0 };
-        for (j, &v) in h.iter().enumerate() {
+        for (j, &v) in row.h.iter().enumerate() {
             if v > best.score {
                 best = Cell { score: v, i: 0, j };
             }
         }
     }
     for i in 1..=m {
-        let (row_best, j) = dp_row::<false>(q[i - 1], t, sc, start == Start::Local, border(start, i, sc), &mut h, &mut f, &mut []);
+        let (row_best, j) = dp_row::<false>(
+            q[i - 1],
+            t,
+            sc,
+            start == Start::Local,
+            border(start, i, sc),
+            &mut row,
+            &mut [],
+        );
         match end {
             End::Anywhere if row_best > best.score => best = Cell { score: row_best, i, j },
             End::LastRow if i == m => {
-                best = Cell { score: h[0], i, j: 0 };
+                best = Cell {
+                    score: row.h[0],
+                    i,
+                    j: 0,
+                };
                 if row_best > best.score {
                     best = Cell { score: row_best, i, j };
                 }
@@ -158,7 +192,11 @@ fn score_pass(q: &[u8], t: &[u8], sc: &Scoring, start: Start, end: End) -> Cell 
         }
     }
     if end == End::Corner {
-        best = Cell { score: h[n], i: m, j: n };
+        best = Cell {
+            score: row.h[n],
+            i: m,
+            j: n,
+        };
     }
     best
 }
@@ -173,14 +211,21 @@ fn global_traceback(q: &[u8], t: &[u8], sc: &Scoring, full_matrix_cells: usize) 
         ((8.0 * m as f64).sqrt().ceil() as usize).clamp(1, m.max(1))
     };
     // Checkpoint rows 0, k, 2k, ... below m hold H and F (E restarts in every row).
-    let mut h: Vec<i32> = (0..=n).map(|j| border(Start::Anchored, j, sc)).collect();
-    let mut f = vec![NEG; n + 1];
-    let mut checkpoints = vec![(h.clone(), f.clone())];
+    let mut row = Row::first(Start::Anchored, n, sc);
+    let mut checkpoints = vec![row.clone()];
     let last_checkpoint = if m == 0 { 0 } else { (m - 1) / k * k };
     for i in 1..=last_checkpoint {
-        dp_row::<false>(q[i - 1], t, sc, false, border(Start::Anchored, i, sc), &mut h, &mut f, &mut []);
+        dp_row::<false>(
+            q[i - 1],
+            t,
+            sc,
+            false,
+            border(Start::Anchored, i, sc),
+            &mut row,
+            &mut [],
+        );
         if i % k == 0 {
-            checkpoints.push((h.clone(), f.clone()));
+            checkpoints.push(row.clone());
         }
     }
 
@@ -197,19 +242,27 @@ fn global_traceback(q: &[u8], t: &[u8], sc: &Scoring, full_matrix_cells: usize) 
     while i > 0 && j > 0 {
         let block = (i - 1) / k;
         let r0 = block * k;
-        let (ch, cf) = &checkpoints[block];
-        h.clear();
-        h.extend_from_slice(&ch[..=j]);
-        f.clear();
-        f.extend_from_slice(&cf[..=j]);
+        let checkpoint = &checkpoints[block];
+        row.h.clear();
+        row.h.extend_from_slice(&checkpoint.h[..=j]);
+        row.f.clear();
+        row.f.extend_from_slice(&checkpoint.f[..=j]);
         let width = j;
         dirs.clear();
         dirs.resize((i - r0) * width, 0);
         for (r, row_dirs) in (r0 + 1..=i).zip(dirs.chunks_exact_mut(width)) {
-            dp_row::<true>(q[r - 1], &t[..j], sc, false, border(Start::Anchored, r, sc), &mut h, &mut f, row_dirs);
+            dp_row::<true>(
+                q[r - 1],
+                &t[..j],
+                sc,
+                false,
+                border(Start::Anchored, r, sc),
+                &mut row,
+                row_dirs,
+            );
         }
         if i == m && j == n {
-            score = h[n];
+            score = row.h[n];
         }
         while i > r0 && j > 0 {
             let d = dirs[(i - r0 - 1) * width + (j - 1)];
@@ -257,7 +310,11 @@ fn split_matches(path: &Cigar, q: &[u8], t: &[u8], sc: &Scoring) -> Cigar {
         match op {
             CigarOp::Equal => {
                 for _ in 0..len {
-                    let op = if sc.is_identity(q[qi], t[ti]) { CigarOp::Equal } else { CigarOp::Diff };
+                    let op = if sc.is_identity(q[qi], t[ti]) {
+                        CigarOp::Equal
+                    } else {
+                        CigarOp::Diff
+                    };
                     out.push(op, 1);
                     qi += 1;
                     ti += 1;
@@ -335,7 +392,10 @@ pub(crate) fn align(query: &[u8], target: &[u8], sc: &Scoring, mode: Mode) -> Op
         }
     };
     let (path_score, path) = global_traceback(&q[qs..qe], &t[ts..te], sc, FULL_MATRIX_CELLS);
-    debug_assert!(score.is_none_or(|s| s == path_score), "{mode:?}: path {path_score} != {score:?}");
+    debug_assert!(
+        score.is_none_or(|s| s == path_score),
+        "{mode:?}: path {path_score} != {score:?}"
+    );
     Some(RawAlignment {
         score: path_score,
         query_start: qs,
@@ -383,8 +443,19 @@ mod tests {
 
     fn check(q: &[u8], t: &[u8], sc: &Scoring, mode: Mode, expect: (i32, usize, usize, usize, usize, &str)) {
         let a = align(q, t, sc, mode).unwrap();
-        let got = (a.score, a.query_start, a.query_end, a.target_start, a.target_end, a.cigar.to_string());
-        assert_eq!(got, (expect.0, expect.1, expect.2, expect.3, expect.4, expect.5.to_string()), "{mode:?}");
+        let got = (
+            a.score,
+            a.query_start,
+            a.query_end,
+            a.target_start,
+            a.target_end,
+            a.cigar.to_string(),
+        );
+        assert_eq!(
+            got,
+            (expect.0, expect.1, expect.2, expect.3, expect.4, expect.5.to_string()),
+            "{mode:?}"
+        );
     }
 
     #[test]
@@ -399,7 +470,13 @@ mod tests {
         check(b"AAA", b"AA", &sc, Mode::Global, (-2, 0, 3, 0, 2, "1I2="));
         check(b"AA", b"AAA", &sc, Mode::Global, (-2, 0, 2, 0, 3, "1D2="));
         // A gap of 3 costs O + 3E = 10.
-        check(b"AAAACCCC", b"AAAAGGGCCCC", &sc, Mode::Global, (6, 0, 8, 0, 11, "4=3D4="));
+        check(
+            b"AAAACCCC",
+            b"AAAAGGGCCCC",
+            &sc,
+            Mode::Global,
+            (6, 0, 8, 0, 11, "4=3D4="),
+        );
         check(b"NNNN", b"NNNN", &sc, Mode::Global, (-4, 0, 4, 0, 4, "4X"));
         assert_eq!(align(b"NNNN", b"ACGT", &sc, Mode::Local), None);
         assert_eq!(align(b"", b"ACGT", &sc, Mode::Global), None);
@@ -412,7 +489,13 @@ mod tests {
         // Durbin, Eddy, Krogh & Mitchison, Biological Sequence Analysis, figures 2.5 and 2.6:
         // BLOSUM50 with a linear gap of 8 (O=0, E=8).
         let sc = Scoring::with_matrix(Alphabet::Protein, &Matrix::builtin("BLOSUM50").unwrap(), 0, 8).unwrap();
-        check(b"HEAGAWGHEE", b"PAWHEAE", &sc, Mode::Global, (1, 0, 10, 0, 7, "2I1X1I2=1I2=1D1="));
+        check(
+            b"HEAGAWGHEE",
+            b"PAWHEAE",
+            &sc,
+            Mode::Global,
+            (1, 0, 10, 0, 7, "2I1X1I2=1I2=1D1="),
+        );
         check(b"HEAGAWGHEE", b"PAWHEAE", &sc, Mode::Local, (28, 4, 9, 1, 5, "2=1I2="));
     }
 
@@ -469,8 +552,18 @@ mod tests {
     fn scoring() -> impl Strategy<Value = Scoring> {
         prop_oneof![
             (1..5i32, 0..6i32, 0..8i32, 1..4i32).prop_map(|(a, b, o, e)| Scoring::dna(a, b, o, e).unwrap()),
-            (prop::sample::select(crate::scoring::BUILTIN_MATRICES.to_vec()), 0..12i32, 1..3i32)
-                .prop_map(|(m, o, e)| Scoring::with_matrix(Alphabet::Protein, &Matrix::builtin(m).unwrap(), o, e).unwrap()),
+            (
+                prop::sample::select(crate::scoring::BUILTIN_MATRICES.to_vec()),
+                0..12i32,
+                1..3i32
+            )
+                .prop_map(|(m, o, e)| Scoring::with_matrix(
+                    Alphabet::Protein,
+                    &Matrix::builtin(m).unwrap(),
+                    o,
+                    e
+                )
+                .unwrap()),
         ]
     }
 
@@ -549,7 +642,11 @@ mod tests {
     /// Reads `VmHWM` (peak resident memory) of this process, in KiB.
     fn peak_rss_kib() -> u64 {
         let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-        status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0)
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
     }
 
     /// A pseudo-random sequence and a copy with about 5% substitutions and small indels.
@@ -575,14 +672,25 @@ mod tests {
     }
 
     #[test]
-    #[cfg_attr(debug_assertions, ignore = "minutes without optimisation; the test script runs it with --release")]
+    #[cfg_attr(
+        debug_assertions,
+        ignore = "minutes without optimisation; the test script runs it with --release"
+    )]
     fn long_pairs_align_in_bounded_memory_with_scores_beyond_16_bits() {
         let sc = dna();
         let (q, t) = diverged_pair(40_000, 0x9e3779b97f4a7c15);
         for mode in [Mode::Global, Mode::Local] {
             let a = align(&q, &t, &sc, mode).unwrap();
             assert!(a.score > i16::MAX as i32, "{mode:?} score {}", a.score);
-            assert_eq!(rescore(&a.cigar, &q[a.query_start..a.query_end], &t[a.target_start..a.target_end], &sc), a.score as i64);
+            assert_eq!(
+                rescore(
+                    &a.cigar,
+                    &q[a.query_start..a.query_end],
+                    &t[a.target_start..a.target_end],
+                    &sc
+                ),
+                a.score as i64
+            );
         }
         // A full direction matrix would take 1.6 GB.
         let peak = peak_rss_kib();

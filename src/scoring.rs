@@ -43,8 +43,7 @@ impl Alphabet {
 }
 
 /// Names of the built-in substitution matrices.
-pub const BUILTIN_MATRICES: [&str; 6] =
-    ["BLOSUM45", "BLOSUM50", "BLOSUM62", "BLOSUM80", "BLOSUM90", "PAM250"];
+pub const BUILTIN_MATRICES: [&str; 6] = ["BLOSUM45", "BLOSUM50", "BLOSUM62", "BLOSUM80", "BLOSUM90", "PAM250"];
 
 fn builtin_text(name: &str) -> Option<&'static str> {
     Some(match name.to_ascii_uppercase().as_str() {
@@ -102,7 +101,11 @@ impl Matrix {
     /// Parses the NCBI matrix format: `#` comments, a header line of column letters, then one
     /// row per letter (the row letter followed by one integer per column).
     pub fn parse_ncbi(name: &str, text: &str) -> Result<Matrix> {
-        let err = |line: usize, message: String| Error::Matrix { name: name.to_string(), line, message };
+        let err = |line: usize, message: String| Error::Matrix {
+            name: name.to_string(),
+            line,
+            message,
+        };
         let mut letters: Vec<u8> = Vec::new();
         let mut rows: Vec<Option<Vec<i32>>> = Vec::new();
         let mut last_line = 0;
@@ -132,11 +135,17 @@ impl Matrix {
                 continue;
             }
             let &[row_letter] = fields[0].as_bytes() else {
-                return Err(err(line_no, format!("row label '{}' is not a single letter", fields[0])));
+                return Err(err(
+                    line_no,
+                    format!("row label '{}' is not a single letter", fields[0]),
+                ));
             };
             let row_letter = row_letter.to_ascii_uppercase();
             let Some(row) = letters.iter().position(|&l| l == row_letter) else {
-                return Err(err(line_no, format!("row letter '{}' is not among the columns", fields[0])));
+                return Err(err(
+                    line_no,
+                    format!("row letter '{}' is not among the columns", fields[0]),
+                ));
             };
             if rows[row].is_some() {
                 return Err(err(line_no, format!("row '{}' appears twice", fields[0])));
@@ -144,12 +153,19 @@ impl Matrix {
             if fields.len() - 1 != letters.len() {
                 return Err(err(
                     line_no,
-                    format!("row '{}' has {} values, expected {}", fields[0], fields.len() - 1, letters.len()),
+                    format!(
+                        "row '{}' has {} values, expected {}",
+                        fields[0],
+                        fields.len() - 1,
+                        letters.len()
+                    ),
                 ));
             }
             let mut values = Vec::with_capacity(letters.len());
             for f in &fields[1..] {
-                let v: i32 = f.parse().map_err(|_| err(line_no, format!("'{f}' is not an integer")))?;
+                let v: i32 = f
+                    .parse()
+                    .map_err(|_| err(line_no, format!("'{f}' is not an integer")))?;
                 if v.abs() > 1000 {
                     return Err(err(line_no, format!("score {v} is out of range (-1000..=1000)")));
                 }
@@ -165,7 +181,11 @@ impl Matrix {
             let row = row.ok_or_else(|| err(last_line, format!("row '{}' is missing", *letter as char)))?;
             values.extend(row);
         }
-        Ok(Matrix { name: name.to_string(), letters, values })
+        Ok(Matrix {
+            name: name.to_string(),
+            letters,
+            values,
+        })
     }
 
     /// The matrix name (built-in name or file path).
@@ -207,7 +227,9 @@ fn check_gaps(gap_open: i32, gap_extend: i32) -> Result<()> {
         return Err(Error::Config(format!("gap open must be in 0..=1000, got {gap_open}")));
     }
     if !(1..=1000).contains(&gap_extend) {
-        return Err(Error::Config(format!("gap extend must be in 1..=1000, got {gap_extend}")));
+        return Err(Error::Config(format!(
+            "gap extend must be in 1..=1000, got {gap_extend}"
+        )));
     }
     Ok(())
 }
@@ -221,10 +243,14 @@ impl Scoring {
     /// ```
     pub fn dna(match_score: i32, mismatch_penalty: i32, gap_open: i32, gap_extend: i32) -> Result<Scoring> {
         if !(1..=1000).contains(&match_score) {
-            return Err(Error::Config(format!("match score must be in 1..=1000, got {match_score}")));
+            return Err(Error::Config(format!(
+                "match score must be in 1..=1000, got {match_score}"
+            )));
         }
         if !(0..=1000).contains(&mismatch_penalty) {
-            return Err(Error::Config(format!("mismatch penalty must be in 0..=1000, got {mismatch_penalty}")));
+            return Err(Error::Config(format!(
+                "mismatch penalty must be in 0..=1000, got {mismatch_penalty}"
+            )));
         }
         check_gaps(gap_open, gap_extend)?;
         let mut table = vec![-1; 25];
@@ -287,7 +313,12 @@ impl Scoring {
     pub fn default_for(alphabet: Alphabet) -> Scoring {
         match alphabet {
             Alphabet::Dna => Scoring::dna(2, 4, 4, 2),
-            Alphabet::Protein => Scoring::with_matrix(Alphabet::Protein, &Matrix::builtin("BLOSUM62").expect("built in"), 11, 1),
+            Alphabet::Protein => Scoring::with_matrix(
+                Alphabet::Protein,
+                &Matrix::builtin("BLOSUM62").expect("built in"),
+                11,
+                1,
+            ),
         }
         .expect("defaults are valid")
     }
@@ -326,7 +357,6 @@ impl Scoring {
     pub fn encode(&self, seq: &[u8]) -> Vec<u8> {
         seq.iter().map(|&b| self.encode[b as usize]).collect()
     }
-
 
     /// The scores of encoded residue `a` against every code.
     #[inline(always)]
@@ -372,10 +402,19 @@ impl Scoring {
                 return None;
             }
             // blastn_values_1_2: (open, extend, lambda, K).
-            const TABLE: [(i32, i32, f64, f64); 6] =
-                [(2, 2, 1.33, 0.62), (1, 2, 1.30, 0.52), (0, 2, 1.19, 0.34), (3, 1, 1.32, 0.57), (2, 1, 1.29, 0.49), (1, 1, 1.14, 0.26)];
+            const TABLE: [(i32, i32, f64, f64); 6] = [
+                (2, 2, 1.33, 0.62),
+                (1, 2, 1.30, 0.52),
+                (0, 2, 1.19, 0.34),
+                (3, 1, 1.32, 0.57),
+                (2, 1, 1.29, 0.49),
+                (1, 1, 1.14, 0.26),
+            ];
             let (o, e) = (self.gap_open / d, self.gap_extend / d);
-            return TABLE.iter().find(|r| r.0 == o && r.1 == e).map(|r| (r.2 / d as f64, r.3));
+            return TABLE
+                .iter()
+                .find(|r| r.0 == o && r.1 == e)
+                .map(|r| (r.2 / d as f64, r.3));
         }
         if self.name != "BLOSUM62" {
             return None;
@@ -425,7 +464,11 @@ pub fn reverse_complement(seq: &[u8]) -> Vec<u8> {
                 b'H' => b'D',
                 other => other,
             };
-            if b.is_ascii_lowercase() { c.to_ascii_lowercase() } else { c }
+            if b.is_ascii_lowercase() {
+                c.to_ascii_lowercase()
+            } else {
+                c
+            }
         })
         .collect()
 }
@@ -473,9 +516,22 @@ mod tests {
     #[test]
     fn matrix_errors_name_the_line() {
         let e = Matrix::parse_ncbi("m", "# c\n A C\nA 1 2\nC 1\n").unwrap_err();
-        assert_eq!(e.to_string(), "substitution matrix 'm', line 4: row 'C' has 1 values, expected 2");
-        assert!(Matrix::parse_ncbi("m", "A B\nA 1 x\n").unwrap_err().to_string().contains("not an integer"));
-        assert!(Matrix::parse_ncbi("m", "A B\nA 1 2\n").unwrap_err().to_string().contains("row 'B' is missing"));
+        assert_eq!(
+            e.to_string(),
+            "substitution matrix 'm', line 4: row 'C' has 1 values, expected 2"
+        );
+        assert!(
+            Matrix::parse_ncbi("m", "A B\nA 1 x\n")
+                .unwrap_err()
+                .to_string()
+                .contains("not an integer")
+        );
+        assert!(
+            Matrix::parse_ncbi("m", "A B\nA 1 2\n")
+                .unwrap_err()
+                .to_string()
+                .contains("row 'B' is missing")
+        );
         assert!(Matrix::parse_ncbi("m", "").is_err());
     }
 
@@ -497,7 +553,10 @@ mod tests {
 
     #[test]
     fn karlin_altschul_tables() {
-        assert_eq!(Scoring::default_for(Alphabet::Protein).karlin_altschul(), Some((0.267, 0.041)));
+        assert_eq!(
+            Scoring::default_for(Alphabet::Protein).karlin_altschul(),
+            Some((0.267, 0.041))
+        );
         let (l, k) = Scoring::dna(2, 4, 4, 2).unwrap().karlin_altschul().unwrap();
         assert!((l - 0.645).abs() < 1e-12 && k == 0.49);
         assert_eq!(Scoring::dna(1, 3, 4, 2).unwrap().karlin_altschul(), None);

@@ -43,7 +43,10 @@ impl AlignmentWriter for BlastWriter<'_> {
                 Some((lambda, k)) => {
                     let s = a.score as f64;
                     let e = k * query.seq.len() as f64 * self.database_len * (-lambda * s).exp();
-                    (format!("{e:.2e}"), format!("{:.1}", (lambda * s - k.ln()) / std::f64::consts::LN_2))
+                    (
+                        format!("{e:.2e}"),
+                        format!("{:.1}", (lambda * s - k.ln()) / std::f64::consts::LN_2),
+                    )
                 }
                 None => ("NA".to_string(), "NA".to_string()),
             };

@@ -21,7 +21,11 @@ pub struct Record {
 impl Record {
     /// A record from an identifier and residues, without qualities.
     pub fn new(id: impl Into<String>, seq: impl Into<Vec<u8>>) -> Record {
-        Record { id: id.into(), seq: seq.into(), qual: None }
+        Record {
+            id: id.into(),
+            seq: seq.into(),
+            qual: None,
+        }
     }
 }
 
@@ -53,11 +57,22 @@ impl FastxReader {
         let source: Box<dyn Read + Send> = if path == Path::new("-") {
             Box::new(std::io::stdin())
         } else {
-            Box::new(std::fs::File::open(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?)
+            Box::new(std::fs::File::open(path).map_err(|source| Error::Io {
+                path: path.to_path_buf(),
+                source,
+            })?)
         };
         let count = Arc::new(AtomicU64::new(0));
-        let counting = Counting { inner: source, count: Arc::clone(&count) };
-        let mut reader = FastxReader { path: path.to_path_buf(), parser: None, records: 0, last_id: None };
+        let counting = Counting {
+            inner: source,
+            count: Arc::clone(&count),
+        };
+        let mut reader = FastxReader {
+            path: path.to_path_buf(),
+            parser: None,
+            records: 0,
+            last_id: None,
+        };
         match needletail::parse_fastx_reader(counting) {
             Ok(parser) => reader.parser = Some(parser),
             // Nothing at all, or a compressed stream holding nothing: zero records.
@@ -68,7 +83,12 @@ impl FastxReader {
     }
 
     fn location(&self, line: Option<u64>, id: Option<String>) -> InputLocation {
-        InputLocation { path: self.path.clone(), record: Some(self.records + 1), id, line }
+        InputLocation {
+            path: self.path.clone(),
+            record: Some(self.records + 1),
+            id,
+            line,
+        }
     }
 
     fn parse_error(&self, e: ParseError) -> Error {
@@ -78,6 +98,7 @@ impl FastxReader {
             ParseErrorKind::UnknownFormat => format!("neither FASTA nor FASTQ: {}", e.msg),
             ParseErrorKind::EmptyFile => "neither FASTA nor FASTQ: input is a single byte".to_string(),
             ParseErrorKind::UnexpectedEnd => "unexpected end of input: the record is truncated".to_string(),
+            ParseErrorKind::InvalidSeparator => "malformed FASTQ record: the '+' separator line is missing".to_string(),
             _ => e.msg.clone(),
         };
         let mut location = self.location(line, e.position.id.clone());
@@ -85,7 +106,10 @@ impl FastxReader {
             location.record = None;
         }
         if let (None, Some(prev)) = (&location.id, &self.last_id) {
-            return Error::Input { location, message: format!("{message} (after record '{prev}')") };
+            return Error::Input {
+                location,
+                message: format!("{message} (after record '{prev}')"),
+            };
         }
         Error::Input { location, message }
     }

@@ -51,7 +51,11 @@ fn md_tag(hit: &Hit, target: &[u8]) -> String {
 }
 
 fn text_or_star(bytes: &[u8]) -> &str {
-    if bytes.is_empty() { "*" } else { std::str::from_utf8(bytes).unwrap_or("*") }
+    if bytes.is_empty() {
+        "*"
+    } else {
+        std::str::from_utf8(bytes).unwrap_or("*")
+    }
 }
 
 impl AlignmentWriter for SamWriter<'_> {
@@ -61,19 +65,33 @@ impl AlignmentWriter for SamWriter<'_> {
             writeln!(self.out, "@SQ\tSN:{}\tLN:{}", t.id, t.seq.len())?;
         }
         let cl = self.ctx.command_line.replace(['\t', '\n'], " ");
-        writeln!(self.out, "@PG\tID:swgpu\tPN:swgpu\tVN:{}\tCL:{cl}", env!("CARGO_PKG_VERSION"))
+        writeln!(
+            self.out,
+            "@PG\tID:swgpu\tPN:swgpu\tVN:{}\tCL:{cl}",
+            env!("CARGO_PKG_VERSION")
+        )
     }
 
     fn write_query(&mut self, query: &Record, hits: &[Hit]) -> io::Result<()> {
         let qual = query.qual.as_deref().unwrap_or_default();
         if hits.is_empty() {
-            return writeln!(self.out, "{}\t4\t*\t0\t0\t*\t*\t0\t0\t{}\t{}", query.id, text_or_star(&query.seq), text_or_star(qual));
+            return writeln!(
+                self.out,
+                "{}\t4\t*\t0\t0\t*\t*\t0\t0\t{}\t{}",
+                query.id,
+                text_or_star(&query.seq),
+                text_or_star(qual)
+            );
         }
         for (k, hit) in hits.iter().enumerate() {
             let a = &hit.alignment;
             let qlen = query.seq.len();
             let reverse = a.strand == Strand::Reverse;
-            let (left, right) = if reverse { (qlen - a.query_end, a.query_start) } else { (a.query_start, qlen - a.query_end) };
+            let (left, right) = if reverse {
+                (qlen - a.query_end, a.query_start)
+            } else {
+                (a.query_start, qlen - a.query_end)
+            };
             let mut cigar = String::new();
             if left > 0 {
                 cigar.push_str(&format!("{left}S"));
@@ -118,10 +136,26 @@ mod tests {
     #[test]
     fn md_tag_marks_mismatches_and_deletions() {
         let mut cigar = Cigar::new();
-        for (op, n) in [(CigarOp::Equal, 2), (CigarOp::Diff, 1), (CigarOp::Diff, 0), (CigarOp::Del, 2), (CigarOp::Diff, 1), (CigarOp::Ins, 1), (CigarOp::Equal, 1)] {
+        for (op, n) in [
+            (CigarOp::Equal, 2),
+            (CigarOp::Diff, 1),
+            (CigarOp::Diff, 0),
+            (CigarOp::Del, 2),
+            (CigarOp::Diff, 1),
+            (CigarOp::Ins, 1),
+            (CigarOp::Equal, 1),
+        ] {
             cigar.push(op, n);
         }
-        let alignment = Alignment { score: 0, query_start: 0, query_end: 6, target_start: 0, target_end: 7, strand: Strand::Forward, cigar };
+        let alignment = Alignment {
+            score: 0,
+            query_start: 0,
+            query_end: 6,
+            target_start: 0,
+            target_end: 7,
+            strand: Strand::Forward,
+            cigar,
+        };
         assert_eq!(md_tag(&Hit { target: 0, alignment }, b"acgttga"), "2G0^TT0G1");
     }
 }

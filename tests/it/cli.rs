@@ -1,0 +1,347 @@
+use super::{file, ok, s, sam_records, swgpu};
+use std::io::{Read, Write};
+use swgpu::reverse_complement;
+
+const TARGETS: &str =
+    ">chr1 first\nTTTTTTTTTTACGTAGCTAGCTGATCGATCGTAGCTAGTTTTTTTTTT\n>chr2\nGGGGGGGGGGCCATGCATGCATGCAAGGGGGGGGGG\n";
+
+/// A forward hit on chr1, a reverse-complement hit on chr2, an unmapped read and an empty one.
+fn reads() -> String {
+    let rev = String::from_utf8(reverse_complement(b"CCATGCATGCATGCAA")).unwrap();
+    format!(
+        "@fwd\nACGTAGCTAGCTGATCGATC\n+\nABCDEFGHIJKLMNOPQRST\n@rev\n{rev}\n+\n0123456789:;<=>?\n@none\nNNNNNNNN\n+\n!!!!!!!!\n@empty\n\n+\n\n"
+    )
+}
+
+fn setup() -> (tempfile::TempDir, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let q = s(&file(dir.path(), "reads.fq", reads())).to_string();
+    let t = s(&file(dir.path(), "ref.fa", TARGETS)).to_string();
+    (dir, q, t)
+}
+
+#[test]
+fn sam_has_header_clips_reverse_strand_and_unmapped_reads() {
+    let (_dir, q, t) = setup();
+    let sam = ok(&["align", &q, &t, "-f", "sam"]);
+    let header: Vec<&str> = sam.lines().filter(|l| l.starts_with('@')).collect();
+    assert_eq!(header[0], "@HD\tVN:1.6\tSO:unsorted\tGO:query");
+    assert_eq!(&header[1..3], ["@SQ\tSN:chr1\tLN:48", "@SQ\tSN:chr2\tLN:36"]);
+    assert!(
+        header[3].starts_with("@PG\tID:swgpu\tPN:swgpu\tVN:")
+            && header[3].contains("\tCL:")
+            && header[3].contains("align")
+    );
+    let recs = sam_records(&sam);
+    assert_eq!(recs.len(), 4, "one primary line per read");
+    let fwd = &recs[0];
+    assert_eq!(&fwd[..6], ["fwd", "0", "chr1", "11", "255", "20="]);
+    assert_eq!(
+        &fwd[9..],
+        [
+            "ACGTAGCTAGCTGATCGATC",
+            "ABCDEFGHIJKLMNOPQRST",
+            "AS:i:40",
+            "NM:i:0",
+            "MD:Z:20"
+        ]
+    );
+    let rev = &recs[1];
+    assert_eq!(&rev[..6], ["rev", "16", "chr2", "11", "255", "16="]);
+    assert_eq!(rev[9], "CCATGCATGCATGCAA", "SEQ is reverse-complemented");
+    assert_eq!(rev[10], "?>=<;:9876543210", "QUAL is reversed");
+    assert_eq!(recs[2][..10].join("\t"), "none\t4\t*\t0\t0\t*\t*\t0\t0\tNNNNNNNN");
+    assert_eq!(recs[3][..11].join("\t"), "empty\t4\t*\t0\t0\t*\t*\t0\t0\t*\t*");
+}
+
+#[test]
+fn sam_soft_clips_local_alignments_and_marks_secondary_hits() {
+    let dir = tempfile::tempdir().unwrap();
+    let q = file(dir.path(), "q.fa", ">q\nGGGGACGTACGTACGTTTTT\n");
+    let t = file(dir.path(), "t.fa", ">a\nCCACGTACGTACGTCC\n>b\nACGTACGAACGT\n");
+    let recs = sam_records(&ok(&["align", s(&q), s(&t), "-N", "2", "--strand", "forward"]));
+    assert_eq!(recs.len(), 2);
+    assert_eq!(&recs[0][1..6], ["0", "a", "3", "255", "4S12=4S"]);
+    assert_eq!(recs[1][1], "256");
+    assert_eq!(recs[1][2], "b");
+    assert_eq!(recs[1][9], "*", "secondary lines carry no SEQ");
+    assert!(
+        recs[1][13].starts_with("MD:Z:") && recs[1].contains(&"NM:i:1".to_string()),
+        "{:?}",
+        recs[1]
+    );
+}
+
+#[test]
+fn paf_has_twelve_columns_and_tags() {
+    let (_dir, q, t) = setup();
+    let paf = ok(&["align", &q, &t, "-f", "paf"]);
+    let lines: Vec<Vec<&str>> = paf.lines().map(|l| l.split('\t').collect()).collect();
+    assert_eq!(lines.len(), 4);
+    assert_eq!(
+        lines[0],
+        [
+            "fwd", "20", "0", "20", "+", "chr1", "48", "10", "30", "20", "20", "255", "tp:A:P", "AS:i:40", "NM:i:0",
+            "cg:Z:20="
+        ]
+    );
+    assert_eq!(&lines[1][..9], ["rev", "16", "0", "16", "-", "chr2", "36", "10", "26"]);
+    assert_eq!(
+        lines[2],
+        ["none", "8", "0", "0", "*", "*", "0", "0", "0", "0", "0", "0"]
+    );
+    assert_eq!(lines[3][..2], ["empty", "0"]);
+}
+
+#[test]
+fn blast_tabular_has_twelve_columns_and_reverse_subject_coordinates() {
+    let (_dir, q, t) = setup();
+    let out = ok(&["align", &q, &t, "-f", "blast6"]);
+    let lines: Vec<Vec<&str>> = out.lines().map(|l| l.split('\t').collect()).collect();
+    assert_eq!(
+        &lines[0][..10],
+        ["fwd", "chr1", "100.000", "20", "0", "0", "1", "20", "11", "30"]
+    );
+    assert_eq!(
+        &lines[1][..10],
+        ["rev", "chr2", "100.000", "16", "0", "0", "1", "16", "26", "11"]
+    );
+    for l in &lines[..2] {
+        assert_eq!(l.len(), 12);
+        let evalue: f64 = l[10].parse().unwrap();
+        let bits: f64 = l[11].parse().unwrap();
+        assert!(evalue > 0.0 && evalue < 1.0 && bits > 10.0, "{l:?}");
+    }
+    assert_eq!(lines[2], ["# none no hits"]);
+    assert_eq!(lines[3], ["# empty no hits"]);
+}
+
+#[test]
+fn jsonl_has_one_object_per_query() {
+    let (_dir, q, t) = setup();
+    let out = ok(&["align", &q, &t, "-f", "jsonl", "-m", "semi-global"]);
+    let objs: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(objs.len(), 4);
+    let hit = &objs[1]["hits"][0];
+    assert_eq!(
+        (hit["target"].as_str(), hit["strand"].as_str(), hit["score"].as_i64()),
+        (Some("chr2"), Some("-"), Some(32))
+    );
+    assert_eq!(
+        (
+            hit["target_start"].as_u64(),
+            hit["target_end"].as_u64(),
+            hit["cigar"].as_str()
+        ),
+        (Some(10), Some(26), Some("16="))
+    );
+    assert_eq!(
+        objs[2]["hits"][0]["score"].as_i64(),
+        Some(-8),
+        "semi-global aligns even all-N reads"
+    );
+    assert_eq!(
+        objs[3]["hits"].as_array().map(Vec::len),
+        Some(0),
+        "an empty read is unmapped"
+    );
+}
+
+#[test]
+fn pairs_align_record_i_with_record_i_and_reject_unequal_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let q = file(dir.path(), "q.fa", ">q1\nACGTACGT\n>q2\nGGGGCCCC\n");
+    let t = file(dir.path(), "t.fa", ">t1\nACGTACCT\n>t2\nGGGGCCCC\n");
+    let paf = ok(&[
+        "align",
+        "--pairs",
+        "-m",
+        "global",
+        s(&q),
+        s(&t),
+        "-f",
+        "paf",
+        "--strand",
+        "forward",
+    ]);
+    let cols: Vec<Vec<&str>> = paf.lines().map(|l| l.split('\t').collect()).collect();
+    assert_eq!((cols[0][5], cols[1][5]), ("t1", "t2"));
+    assert_eq!((cols[0][15], cols[1][15]), ("cg:Z:6=1X1=", "cg:Z:8="));
+    let t3 = file(dir.path(), "t3.fa", ">t1\nGGGGCCCC\n");
+    let out = swgpu(&["align", "--pairs", s(&q), s(&t3)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "swgpu: error: pairs mode needs as many queries as targets: 2 queries, 1 targets"
+    );
+}
+
+#[test]
+fn top_k_ties_go_to_the_first_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let q = file(dir.path(), "q.fa", ">q\nACGTACGTAC\n");
+    let t = file(
+        dir.path(),
+        "t.fa",
+        ">x\nTTT\n>a\nACGTACGTAC\n>b\nACGTACGTAC\n>c\nACGTACGTAC\n",
+    );
+    let paf = ok(&["align", s(&q), s(&t), "-f", "paf", "-N", "2"]);
+    let targets: Vec<&str> = paf.lines().map(|l| l.split('\t').nth(5).unwrap()).collect();
+    assert_eq!(targets, ["a", "b"]);
+}
+
+#[test]
+fn output_is_identical_for_any_thread_count_and_written_with_o() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = dir.path().join("one.paf");
+    ok(&[
+        "align",
+        "data/reads_1.fq",
+        "data/reads_2.fq",
+        "--pairs",
+        "-f",
+        "paf",
+        "-t",
+        "1",
+        "-o",
+        s(&one),
+    ]);
+    let two = ok(&[
+        "align",
+        "data/reads_1.fq",
+        "data/reads_2.fq",
+        "--pairs",
+        "-f",
+        "paf",
+        "-t",
+        "2",
+    ]);
+    assert_eq!(std::fs::read_to_string(one).unwrap(), two);
+    assert_eq!(two.lines().count(), 200);
+}
+
+#[test]
+fn reads_stdin_compressed_multiline_and_crlf_input_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = ">r1 description\nACGTAGCTAG\nCTGATCGATC\n>r2\nCCATGCATGCATG\n";
+    let t = file(dir.path(), "t.fa", TARGETS);
+    let fa = file(dir.path(), "r.fa", plain);
+    let expected = ok(&["align", s(&fa), s(&t), "-f", "paf"]);
+    assert!(expected.starts_with("r1\t20\t0\t20\t+\tchr1"), "{expected}");
+    let crlf = file(dir.path(), "crlf.fa", plain.replace('\n', "\r\n"));
+    assert_eq!(ok(&["align", s(&crlf), s(&t), "-f", "paf"]), expected);
+
+    let gz = {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(plain.as_bytes()).unwrap();
+        e.finish().unwrap()
+    };
+    let bz = {
+        let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
+        e.write_all(plain.as_bytes()).unwrap();
+        e.finish().unwrap()
+    };
+    let xz = {
+        let mut e = liblzma::write::XzEncoder::new(Vec::new(), 6);
+        e.write_all(plain.as_bytes()).unwrap();
+        e.finish().unwrap()
+    };
+    let zst = zstd::encode_all(plain.as_bytes(), 3).unwrap();
+    for (name, bytes) in [("r.fa.gz", gz), ("r.fa.bz2", bz), ("r.fa.xz", xz), ("r.fa.zst", zst)] {
+        let p = file(dir.path(), name, bytes);
+        assert_eq!(ok(&["align", s(&p), s(&t), "-f", "paf"]), expected, "{name}");
+    }
+
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_swgpu"))
+        .args(["align", "-", s(&t), "-f", "paf"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(plain.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), expected);
+}
+
+#[test]
+fn protein_is_detected_and_scored_with_blosum62() {
+    let dir = tempfile::tempdir().unwrap();
+    let q = file(dir.path(), "q.fa", ">p\nHEAGAWGHEE\n");
+    let t = file(dir.path(), "t.fa", ">t\nPAWHEAE\n");
+    let out = ok(&[
+        "align",
+        s(&q),
+        s(&t),
+        "-f",
+        "jsonl",
+        "--matrix",
+        "BLOSUM50",
+        "-O",
+        "0",
+        "-E",
+        "8",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(
+        (v["hits"][0]["score"].as_i64(), v["hits"][0]["cigar"].as_str()),
+        (Some(28), Some("2=1I2="))
+    );
+    let matrix = file(
+        dir.path(),
+        "m.txt",
+        "# tiny\n   A  W  X\nA  5 -1 -1\nW -1  9 -1\nX -1 -1 -1\n",
+    );
+    let out = ok(&[
+        "align",
+        s(&q),
+        s(&t),
+        "-f",
+        "jsonl",
+        "--matrix",
+        s(&matrix),
+        "--alphabet",
+        "protein",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(
+        (v["hits"][0]["score"].as_i64(), v["hits"][0]["cigar"].as_str()),
+        (Some(14), Some("2=")),
+        "{out}"
+    );
+}
+
+#[test]
+fn empty_input_is_zero_records_and_exit_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = file(dir.path(), "empty.fq", "");
+    let t = file(dir.path(), "t.fa", TARGETS);
+    let sam = ok(&["align", s(&empty), s(&t)]);
+    assert!(sam_records(&sam).is_empty());
+    assert_eq!(sam.lines().count(), 4);
+}
+
+#[test]
+fn version_and_devices() {
+    assert!(ok(&["--version"]).starts_with("swgpu "));
+    assert!(ok(&["devices"]).contains("backends: scalar"));
+}
+
+#[test]
+fn a_closed_stdout_is_success() {
+    let dir = tempfile::tempdir().unwrap();
+    let many: String = (0..20_000).map(|i| format!(">r{i}\nACGTAGCTAGCTGATCGATC\n")).collect();
+    let q = file(dir.path(), "many.fa", many);
+    let t = file(dir.path(), "t.fa", TARGETS);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_swgpu"))
+        .args(["align", s(&q), s(&t), "-f", "jsonl"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stderr.is_empty());
+}
