@@ -15,7 +15,7 @@
 //! let aln = aligner.align(b"TTTTACGTAC", b"GGGGTACGTAAAAGGG")?.expect("aligned");
 //! assert_eq!(aln.strand, Strand::Reverse);
 //! assert_eq!(aln.cigar.to_string(), "10=");
-//! assert_eq!((aln.score, aln.target_start, aln.target_end), (20, 4, 14));
+//! assert_eq!((aln.score, aln.target_start, aln.target_end), (20, 3, 13));
 //! # Ok::<(), swgpu::Error>(())
 //! ```
 #![warn(missing_docs)]
