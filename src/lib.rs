@@ -28,6 +28,11 @@ pub mod io;
 pub mod reference;
 pub(crate) mod scoring;
 
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 pub use aligner::{Aligner, AlignerConfig, Backend, StrandMode};
 pub use alignment::{Alignment, Cigar, CigarOp, Hit, Mode, Strand};
 pub use error::{Error, InputLocation, Result};

@@ -1,6 +1,6 @@
 //! The `swgpu` command line: parse flags, call the library, report errors in one line.
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -71,12 +71,12 @@ struct AlignArgs {
     /// Residue alphabet [default: detected from the first queries].
     #[arg(long, value_enum)]
     alphabet: Option<AlphabetArg>,
-    /// DNA match score.
-    #[arg(short = 'A', long = "match", default_value_t = 2)]
-    match_score: i32,
-    /// DNA mismatch penalty (positive).
-    #[arg(short = 'B', long = "mismatch", default_value_t = 4)]
-    mismatch: i32,
+    /// DNA match score [default: 2].
+    #[arg(short = 'A', long = "match")]
+    match_score: Option<i32>,
+    /// DNA mismatch penalty, positive [default: 4].
+    #[arg(short = 'B', long = "mismatch")]
+    mismatch: Option<i32>,
     /// Substitution matrix: BLOSUM45/50/62/80/90, PAM250, or an NCBI-format file [protein default: BLOSUM62].
     #[arg(long)]
     matrix: Option<String>,
@@ -118,9 +118,13 @@ fn scoring(args: &AlignArgs, alphabet: Alphabet) -> Result<Scoring> {
         args.gap_open.unwrap_or(default_open),
         args.gap_extend.unwrap_or(default_extend),
     );
+    let dna_scores = args.match_score.is_some() || args.mismatch.is_some();
+    if dna_scores && (args.matrix.is_some() || alphabet == Alphabet::Protein) {
+        bail!("-A/--match and -B/--mismatch set DNA scores; with --matrix or protein input the matrix scores pairs");
+    }
     let scoring = match (&args.matrix, alphabet) {
         (Some(spec), _) => Scoring::with_matrix(alphabet, &Matrix::from_name_or_file(spec)?, open, extend)?,
-        (None, Alphabet::Dna) => Scoring::dna(args.match_score, args.mismatch, open, extend)?,
+        (None, Alphabet::Dna) => Scoring::dna(args.match_score.unwrap_or(2), args.mismatch.unwrap_or(4), open, extend)?,
         (None, Alphabet::Protein) => Scoring::with_matrix(alphabet, &Matrix::builtin("BLOSUM62")?, open, extend)?,
     };
     Ok(scoring)

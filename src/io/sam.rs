@@ -60,6 +60,14 @@ fn text_or_star(bytes: &[u8]) -> &str {
 
 impl AlignmentWriter for SamWriter<'_> {
     fn write_header(&mut self) -> io::Result<()> {
+        let mut names = std::collections::HashSet::new();
+        if let Some(dup) = self.ctx.targets.iter().find(|t| !names.insert(t.id.as_str())) {
+            let message = format!(
+                "target name '{}' appears twice; SAM needs unique reference names",
+                dup.id
+            );
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, message));
+        }
         writeln!(self.out, "@HD\tVN:1.6\tSO:unsorted\tGO:query")?;
         for t in self.ctx.targets {
             writeln!(self.out, "@SQ\tSN:{}\tLN:{}", t.id, t.seq.len())?;

@@ -102,6 +102,7 @@ fn bad_options_and_matrix_files() {
         (vec!["-E", "0"], "gap extend must be in 1..=1000"),
         (vec!["-N", "0"], "top-k must be at least 1"),
         (vec!["-A", "0", "--alphabet", "dna"], "match score must be in 1..=1000"),
+        (vec!["-A", "3"], "-A/--match and -B/--mismatch set DNA scores"),
     ] {
         let mut all = vec!["align", s(&q), s(&q)];
         all.extend(args);
@@ -113,4 +114,18 @@ fn bad_options_and_matrix_files() {
             "expected {expected:?} in {stderr}"
         );
     }
+}
+
+#[test]
+fn duplicate_target_names_in_sam() {
+    let dir = tempfile::tempdir().unwrap();
+    let q = file(dir.path(), "q.fa", ">q\nACGT\n");
+    let t = file(dir.path(), "t.fa", ">chr\nACGT\n>chr\nACGA\n");
+    let out = swgpu(&["align", s(&q), s(&t)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("target name 'chr' appears twice"));
+    assert!(
+        swgpu(&["align", s(&q), s(&t), "-f", "paf"]).status.success(),
+        "other formats do not need unique names"
+    );
 }
