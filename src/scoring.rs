@@ -410,11 +410,7 @@ impl Scoring {
                 (2, 1, 1.29, 0.49),
                 (1, 1, 1.14, 0.26),
             ];
-            let (o, e) = (self.gap_open / d, self.gap_extend / d);
-            return TABLE
-                .iter()
-                .find(|r| r.0 == o && r.1 == e)
-                .map(|r| (r.2 / d as f64, r.3));
+            return gapped_parameters(&TABLE, self.gap_open / d, self.gap_extend / d).map(|(l, k)| (l / d as f64, k));
         }
         if self.name != "BLOSUM62" {
             return None;
@@ -432,11 +428,13 @@ impl Scoring {
             (10, 1, 0.243, 0.024),
             (9, 1, 0.206, 0.010),
         ];
-        BLOSUM62
-            .iter()
-            .find(|r| r.0 == self.gap_open && r.1 == self.gap_extend)
-            .map(|r| (r.2, r.3))
+        gapped_parameters(&BLOSUM62, self.gap_open, self.gap_extend)
     }
+}
+
+/// The (lambda, K) row of an NCBI table of `(open, extend, lambda, K)` rows.
+fn gapped_parameters(table: &[(i32, i32, f64, f64)], open: i32, extend: i32) -> Option<(f64, f64)> {
+    table.iter().find(|r| r.0 == open && r.1 == extend).map(|r| (r.2, r.3))
 }
 
 fn gcd(a: i32, b: i32) -> i32 {
