@@ -3,7 +3,7 @@
 use crate::alignment::{Alignment, Hit, Mode, Strand};
 use crate::error::{Error, Result};
 use crate::io::Record;
-use crate::reference::{self, RawAlignment};
+use crate::reference::{self, AlignmentEnd};
 use crate::scoring::{Alphabet, Scoring, reverse_complement};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -115,7 +115,7 @@ impl Aligner {
         let rc = self.both_strands().then(|| reverse_complement(query));
         Ok(self
             .best_strand(query, rc.as_deref(), target)
-            .map(|(_, strand)| self.align_strand(query, rc.as_deref(), target, strand)))
+            .map(|(end, strand)| self.align_strand(query, rc.as_deref(), target, strand, end)))
     }
 
     /// Aligns record `i` of `queries` against record `i` of `targets`.
@@ -133,7 +133,7 @@ impl Aligner {
             let (q, t) = (&queries[i].seq, &targets[i].seq);
             let rc = self.both_strands().then(|| reverse_complement(q));
             self.best_strand(q, rc.as_deref(), t)
-                .map(|(_, strand)| self.align_strand(q, rc.as_deref(), t, strand))
+                .map(|(end, strand)| self.align_strand(q, rc.as_deref(), t, strand, end))
         }))
     }
 
@@ -146,47 +146,54 @@ impl Aligner {
         Ok(par_map(queries.len(), self.config.threads, |qi| {
             let q = &queries[qi].seq;
             let rc = self.both_strands().then(|| reverse_complement(q));
-            let mut scored: Vec<(i32, usize, Strand)> = targets
+            let mut scored: Vec<(AlignmentEnd, usize, Strand)> = targets
                 .iter()
                 .enumerate()
                 .filter_map(|(ti, t)| {
                     self.best_strand(q, rc.as_deref(), &t.seq)
-                        .map(|(s, strand)| (s, ti, strand))
+                        .map(|(end, strand)| (end, ti, strand))
                 })
                 .collect();
-            scored.sort_by_key(|&(s, ti, _)| (std::cmp::Reverse(s), ti));
+            scored.sort_by_key(|&(end, ti, _)| (std::cmp::Reverse(end.score), ti));
             scored.truncate(self.config.top_k);
             scored
                 .into_iter()
-                .map(|(_, ti, strand)| Hit {
+                .map(|(end, ti, strand)| Hit {
                     target: ti,
-                    alignment: self.align_strand(q, rc.as_deref(), &targets[ti].seq, strand),
+                    alignment: self.align_strand(q, rc.as_deref(), &targets[ti].seq, strand, end),
                 })
                 .collect()
         }))
     }
 
-    /// The better strand's score; forward wins ties.
-    fn best_strand(&self, query: &[u8], rc: Option<&[u8]>, target: &[u8]) -> Option<(i32, Strand)> {
+    /// The better strand's alignment end; forward wins ties.
+    fn best_strand(&self, query: &[u8], rc: Option<&[u8]>, target: &[u8]) -> Option<(AlignmentEnd, Strand)> {
         let (sc, mode) = (&self.config.scoring, self.config.mode);
-        let fwd = reference::score(query, target, sc, mode).map(|s| (s, Strand::Forward));
+        let fwd = reference::find_end(query, target, sc, mode).map(|e| (e, Strand::Forward));
         let rev = rc
-            .and_then(|rc| reference::score(rc, target, sc, mode))
-            .map(|s| (s, Strand::Reverse));
+            .and_then(|rc| reference::find_end(rc, target, sc, mode))
+            .map(|e| (e, Strand::Reverse));
         match (fwd, rev) {
-            (Some(f), Some(r)) if r.0 > f.0 => Some(r),
+            (Some(f), Some(r)) if r.0.score > f.0.score => Some(r),
             (None, r) => r,
             (f, _) => f,
         }
     }
 
-    fn align_strand(&self, query: &[u8], rc: Option<&[u8]>, target: &[u8], strand: Strand) -> Alignment {
+    fn align_strand(
+        &self,
+        query: &[u8],
+        rc: Option<&[u8]>,
+        target: &[u8],
+        strand: Strand,
+        end: AlignmentEnd,
+    ) -> Alignment {
         let (sc, mode) = (&self.config.scoring, self.config.mode);
         let aligned = match strand {
             Strand::Forward => query,
             Strand::Reverse => rc.expect("reverse strand implies a reverse complement"),
         };
-        let raw: RawAlignment = reference::align(aligned, target, sc, mode).expect("a scored pair aligns");
+        let raw = reference::align_from_end(aligned, target, sc, mode, end);
         let (query_start, query_end) = match strand {
             Strand::Forward => (raw.query_start, raw.query_end),
             Strand::Reverse => (query.len() - raw.query_end, query.len() - raw.query_start),

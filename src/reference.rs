@@ -56,6 +56,14 @@ struct Cell {
     j: usize,
 }
 
+/// The score and exclusive end coordinates of an alignment (step 1 of the definition).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct AlignmentEnd {
+    pub score: i32,
+    pub query_end: usize,
+    pub target_end: usize,
+}
+
 /// An alignment of the query as given (already reverse-complemented when needed).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct RawAlignment {
@@ -345,65 +353,66 @@ fn reversed(s: &[u8]) -> Vec<u8> {
     s.iter().rev().copied().collect()
 }
 
-/// The score of the alignment [`align`] would report, from one linear-memory pass.
-pub(crate) fn score(query: &[u8], target: &[u8], sc: &Scoring, mode: Mode) -> Option<i32> {
+/// Step 1: the score and end of the alignment [`align`] reports, from one linear-memory pass;
+/// `None` when there is no alignment (an empty sequence, or no positive local score).
+pub(crate) fn find_end(query: &[u8], target: &[u8], sc: &Scoring, mode: Mode) -> Option<AlignmentEnd> {
     if query.is_empty() || target.is_empty() {
         return None;
     }
     let (q, t) = (sc.encode(query), sc.encode(target));
-    match mode {
-        Mode::Local => Some(score_pass(&q, &t, sc, Start::Local, End::Anywhere).score).filter(|&s| s > 0),
-        Mode::Global => Some(score_pass(&q, &t, sc, Start::Anchored, End::Corner).score),
-        Mode::SemiGlobal => Some(score_pass(&q, &t, sc, Start::TargetFree, End::LastRow).score),
-    }
+    let cell = match mode {
+        Mode::Local => score_pass(&q, &t, sc, Start::Local, End::Anywhere),
+        Mode::Global => score_pass(&q, &t, sc, Start::Anchored, End::Corner),
+        Mode::SemiGlobal => score_pass(&q, &t, sc, Start::TargetFree, End::LastRow),
+    };
+    (mode != Mode::Local || cell.score > 0).then_some(AlignmentEnd {
+        score: cell.score,
+        query_end: cell.i,
+        target_end: cell.j,
+    })
 }
 
-/// Aligns raw residues `query` against `target`; `None` when there is no alignment
-/// (an empty sequence, or no positive local score).
-pub(crate) fn align(query: &[u8], target: &[u8], sc: &Scoring, mode: Mode) -> Option<RawAlignment> {
-    if query.is_empty() || target.is_empty() {
-        return None;
-    }
+/// Steps 2 and 3: the start and the path of the alignment ending at `end`, which must be what
+/// [`find_end`] returns for the same arguments (a faster backend may compute it instead).
+pub(crate) fn align_from_end(query: &[u8], target: &[u8], sc: &Scoring, mode: Mode, end: AlignmentEnd) -> RawAlignment {
     let (q, t) = (sc.encode(query), sc.encode(target));
-    let (m, n) = (q.len(), t.len());
-    let (score, qs, qe, ts, te) = match mode {
-        Mode::Global => (None, 0, m, 0, n),
+    let (qe, te) = (end.query_end, end.target_end);
+    let (qs, ts) = match mode {
+        Mode::Global => (0, 0),
         Mode::Local => {
-            let end = score_pass(&q, &t, sc, Start::Local, End::Anywhere);
-            if end.score <= 0 {
-                return None;
-            }
-            let tb = end.j.min(span_bound(end.i, end.score, sc));
-            let qb = end.i.min(span_bound(tb, end.score, sc));
-            let rq = reversed(&q[end.i - qb..end.i]);
-            let rt = reversed(&t[end.j - tb..end.j]);
+            let tb = te.min(span_bound(qe, end.score, sc));
+            let qb = qe.min(span_bound(tb, end.score, sc));
+            let rq = reversed(&q[qe - qb..qe]);
+            let rt = reversed(&t[te - tb..te]);
             let start = score_pass(&rq, &rt, sc, Start::Anchored, End::Anywhere);
             debug_assert_eq!(start.score, end.score);
-            (Some(end.score), end.i - start.i, end.i, end.j - start.j, end.j)
+            (qe - start.i, te - start.j)
         }
         Mode::SemiGlobal => {
-            let end = score_pass(&q, &t, sc, Start::TargetFree, End::LastRow);
-            let tb = end.j.min(span_bound(m, end.score, sc));
+            let tb = te.min(span_bound(q.len(), end.score, sc));
             let rq = reversed(&q);
-            let rt = reversed(&t[end.j - tb..end.j]);
+            let rt = reversed(&t[te - tb..te]);
             let start = score_pass(&rq, &rt, sc, Start::Anchored, End::LastRow);
             debug_assert_eq!(start.score, end.score);
-            (Some(end.score), 0, m, end.j - start.j, end.j)
+            (0, te - start.j)
         }
     };
     let (path_score, path) = global_traceback(&q[qs..qe], &t[ts..te], sc, FULL_MATRIX_CELLS);
-    debug_assert!(
-        score.is_none_or(|s| s == path_score),
-        "{mode:?}: path {path_score} != {score:?}"
-    );
-    Some(RawAlignment {
+    debug_assert_eq!(path_score, end.score, "{mode:?}");
+    RawAlignment {
         score: path_score,
         query_start: qs,
         query_end: qe,
         target_start: ts,
         target_end: te,
         cigar: split_matches(&path, &query[qs..qe], &target[ts..te], sc),
-    })
+    }
+}
+
+/// Aligns raw residues `query` against `target`: [`find_end`], then [`align_from_end`].
+#[cfg(test)]
+fn align(query: &[u8], target: &[u8], sc: &Scoring, mode: Mode) -> Option<RawAlignment> {
+    find_end(query, target, sc, mode).map(|end| align_from_end(query, target, sc, mode, end))
 }
 
 /// The score of a CIGAR over the residues it covers, gaps charged `O + L*E` per run.
@@ -605,7 +614,7 @@ mod tests {
             let got = align(&q, &t, &sc, mode);
             let want = naive(&q, &t, &sc, mode);
             prop_assert_eq!(got.as_ref().map(|a| (a.score, a.query_end, a.target_end)), want);
-            prop_assert_eq!(score(&q, &t, &sc, mode), want.map(|w| w.0));
+            prop_assert_eq!(find_end(&q, &t, &sc, mode).map(|e| (e.score, e.query_end, e.target_end)), want);
             if let Some(a) = got {
                 prop_assert_eq!(rescore(&a.cigar, &q[a.query_start..a.query_end], &t[a.target_start..a.target_end], &sc), a.score as i64);
                 prop_assert_eq!(a.cigar.query_len() as usize, a.query_end - a.query_start);
