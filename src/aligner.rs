@@ -1,6 +1,7 @@
 //! The [`Aligner`]: a validated configuration, reused across batches.
 
 use crate::alignment::{Alignment, Hit, Mode, Strand};
+use crate::cpu;
 use crate::error::{Error, Result};
 use crate::io::Record;
 use crate::reference::{self, AlignmentEnd};
@@ -16,11 +17,15 @@ pub enum StrandMode {
     Forward,
 }
 
-/// The implementation that computes alignments.
+/// The implementation that computes alignments. Every backend reports byte-identical results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
-    /// The fastest backend available on this machine. Today that is the scalar reference.
+    /// The fastest backend available on this machine: today the CPU backend.
     Auto,
+    /// SIMD CPU kernels (the ISA detected at run time) where they apply, the reference elsewhere.
+    /// Today: database search with at least one lane-width of targets scores every target in
+    /// SIMD lanes; hits are then traced back by the reference.
+    Cpu,
     /// The exact reference aligner (full-matrix Gotoh in `i32`).
     Scalar,
 }
@@ -143,24 +148,59 @@ impl Aligner {
         for r in queries.iter().chain(targets) {
             self.check_length(&r.id, &r.seq)?;
         }
+        let (sc, mode) = (&self.config.scoring, self.config.mode);
+        // One target per SIMD lane pays off once there are enough targets to fill the lanes.
+        let simd = (self.config.backend != Backend::Scalar && targets.len() >= cpu::isa().lanes()).then(cpu::isa);
+        let target_seqs: Vec<&[u8]> = targets.iter().map(|t| t.seq.as_slice()).collect();
         Ok(par_map(queries.len(), self.config.threads, |qi| {
             let q = &queries[qi].seq;
             let rc = self.both_strands().then(|| reverse_complement(q));
-            let mut scored: Vec<(AlignmentEnd, usize, Strand)> = targets
-                .iter()
-                .enumerate()
-                .filter_map(|(ti, t)| {
-                    self.best_strand(q, rc.as_deref(), &t.seq)
-                        .map(|(end, strand)| (end, ti, strand))
-                })
-                .collect();
-            scored.sort_by_key(|&(end, ti, _)| (std::cmp::Reverse(end.score), ti));
+            // (score, target, strand, end when already known)
+            let mut scored: Vec<(i32, usize, Strand, Option<AlignmentEnd>)> = match simd {
+                Some(isa) => {
+                    let fwd = cpu::search_scores(isa, q, &target_seqs, sc, mode);
+                    let rev = rc
+                        .as_deref()
+                        .map(|rc| cpu::search_scores(isa, rc, &target_seqs, sc, mode));
+                    let rev = rev.unwrap_or_else(|| vec![None; targets.len()]);
+                    fwd.into_iter()
+                        .zip(rev)
+                        .enumerate()
+                        .filter_map(|(ti, pair)| match pair {
+                            (Some(f), Some(r)) if r > f => Some((r, ti, Strand::Reverse, None)),
+                            (None, Some(r)) => Some((r, ti, Strand::Reverse, None)),
+                            (Some(f), _) => Some((f, ti, Strand::Forward, None)),
+                            (None, None) => None,
+                        })
+                        .collect()
+                }
+                None => targets
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(ti, t)| {
+                        self.best_strand(q, rc.as_deref(), &t.seq)
+                            .map(|(end, strand)| (end.score, ti, strand, Some(end)))
+                    })
+                    .collect(),
+            };
+            scored.sort_by_key(|&(score, ti, _, _)| (std::cmp::Reverse(score), ti));
             scored.truncate(self.config.top_k);
             scored
                 .into_iter()
-                .map(|(end, ti, strand)| Hit {
-                    target: ti,
-                    alignment: self.align_strand(q, rc.as_deref(), &targets[ti].seq, strand, end),
+                .map(|(_, ti, strand, end)| {
+                    let t = &targets[ti].seq;
+                    let end = end.unwrap_or_else(|| {
+                        let aligned = if strand == Strand::Forward {
+                            q.as_slice()
+                        } else {
+                            rc.as_deref().unwrap_or(q)
+                        };
+                        reference::find_end(aligned, t, sc, mode).expect("a scored pair has an end")
+                    });
+                    Hit {
+                        target: ti,
+                        alignment: self.align_strand(q, rc.as_deref(), t, strand, end),
+                    }
                 })
                 .collect()
         }))

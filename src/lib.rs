@@ -22,6 +22,7 @@
 
 mod aligner;
 mod alignment;
+pub mod cpu;
 pub mod devices;
 mod error;
 pub mod io;

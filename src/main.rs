@@ -45,6 +45,7 @@ enum StrandArg {
 #[derive(Clone, Copy, ValueEnum)]
 enum BackendArg {
     Auto,
+    Cpu,
     Scalar,
 }
 
@@ -92,7 +93,7 @@ struct AlignArgs {
     /// Hits per query in search mode.
     #[arg(short = 'N', long, default_value_t = 1)]
     top_k: usize,
-    /// Backend; auto picks the fastest available (today: scalar).
+    /// Backend; auto picks the fastest available (today: cpu). All give identical output.
     #[arg(long, value_enum, default_value = "auto")]
     backend: BackendArg,
     /// Worker threads [default: all CPUs].
@@ -162,6 +163,7 @@ fn align(args: &AlignArgs, command_line: &str) -> Result<()> {
     };
     config.backend = match args.backend {
         BackendArg::Auto => Backend::Auto,
+        BackendArg::Cpu => Backend::Cpu,
         BackendArg::Scalar => Backend::Scalar,
     };
     config.top_k = args.top_k;
@@ -229,7 +231,13 @@ fn devices() -> Result<()> {
     for (name, present) in swgpu::devices::cpu_features() {
         writeln!(out, "  {name:<10} {}", if present { "yes" } else { "no" })?;
     }
-    writeln!(out, "backends: scalar (exact reference)")?;
+    let isa = swgpu::cpu::isa();
+    writeln!(
+        out,
+        "backends: cpu (SIMD kernels: {}, {} lanes), scalar (exact reference)",
+        isa.name(),
+        isa.lanes()
+    )?;
     out.flush()?;
     Ok(())
 }

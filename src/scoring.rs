@@ -358,6 +358,11 @@ impl Scoring {
         seq.iter().map(|&b| self.encode[b as usize]).collect()
     }
 
+    /// Number of residue codes ([`Scoring::encode`] yields `0..dim`).
+    pub(crate) fn dim(&self) -> usize {
+        self.dim
+    }
+
     /// The scores of encoded residue `a` against every code.
     #[inline(always)]
     pub(crate) fn profile_row(&self, a: u8) -> &[i32] {

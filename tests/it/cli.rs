@@ -324,7 +324,8 @@ fn empty_input_is_zero_records_and_exit_zero() {
 #[test]
 fn version_and_devices() {
     assert!(ok(&["--version"]).starts_with("swgpu "));
-    assert!(ok(&["devices"]).contains("backends: scalar"));
+    let devices = ok(&["devices"]);
+    assert!(devices.contains("backends: cpu (SIMD kernels: ") && devices.contains("scalar (exact reference)"), "{devices}");
 }
 
 #[test]
@@ -344,4 +345,34 @@ fn a_closed_stdout_is_success() {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(out.stderr.is_empty());
+}
+
+#[test]
+fn cpu_and_scalar_backends_write_identical_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    // 200 mates as targets fill the SIMD lanes many times over.
+    let fastq = std::fs::read_to_string("data/reads_2.fq").unwrap();
+    let mates: String = fastq
+        .lines()
+        .collect::<Vec<_>>()
+        .chunks(4)
+        .map(|r| format!(">{}\n{}\n", &r[0][1..], r[1]))
+        .collect();
+    let mates = file(dir.path(), "mates.fa", mates);
+    for mode in ["local", "global", "semi-global"] {
+        for (q, t, format) in [
+            ("data/reads_1.fq", s(&mates), "sam"),
+            ("data/proteins_query.fa", "data/proteins_db.fa", "paf"),
+        ] {
+            let run = |backend| ok(&["align", q, t, "-m", mode, "-N", "3", "-f", format, "--backend", backend]);
+            let (cpu, scalar) = (run("cpu"), run("scalar"));
+            let body = |out: &str| {
+                out.lines()
+                    .filter(|l| !l.starts_with("@PG"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            assert_eq!(body(&cpu), body(&scalar), "{mode} {q}");
+        }
+    }
 }
