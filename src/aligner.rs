@@ -4,7 +4,7 @@ use crate::alignment::{Alignment, Hit, Mode, Strand};
 use crate::cpu;
 use crate::error::{Error, Result};
 use crate::io::Record;
-use crate::reference::{self, AlignmentEnd};
+use crate::reference::{self, AlignmentEnd, RawAlignment};
 use crate::scoring::{Alphabet, Scoring, reverse_complement};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -134,12 +134,65 @@ impl Aligner {
         for r in queries.iter().chain(targets) {
             self.check_length(&r.id, &r.seq)?;
         }
-        Ok(par_map(queries.len(), self.config.threads, |i| {
-            let (q, t) = (&queries[i].seq, &targets[i].seq);
-            let rc = self.both_strands().then(|| reverse_complement(q));
-            self.best_strand(q, rc.as_deref(), t)
-                .map(|(end, strand)| self.align_strand(q, rc.as_deref(), t, strand, end))
-        }))
+        let (sc, mode) = (&self.config.scoring, self.config.mode);
+        let simd = (self.config.backend != Backend::Scalar).then(cpu::isa);
+        // Chunks keep every thread's SIMD lanes full and the output in input order.
+        const CHUNK: usize = 1024;
+        let chunks = par_map(queries.len().div_ceil(CHUNK), self.config.threads, |c| {
+            let range = c * CHUNK..queries.len().min((c + 1) * CHUNK);
+            let rcs: Vec<Option<Vec<u8>>> = range
+                .clone()
+                .map(|i| self.both_strands().then(|| reverse_complement(&queries[i].seq)))
+                .collect();
+            let fwd: Vec<(&[u8], &[u8])> = range
+                .clone()
+                .map(|i| (queries[i].seq.as_slice(), targets[i].seq.as_slice()))
+                .collect();
+            let rev: Vec<(&[u8], &[u8])> = range
+                .clone()
+                .zip(&rcs)
+                .filter_map(|(i, rc)| Some((rc.as_deref()?, targets[i].seq.as_slice())))
+                .collect();
+            let ends = |pairs: &[(&[u8], &[u8])]| match simd {
+                Some(isa) => cpu::pair_ends(isa, pairs, sc, mode),
+                None => pairs.iter().map(|(q, t)| reference::find_end(q, t, sc, mode)).collect(),
+            };
+            let (fwd_ends, mut rev_ends) = (ends(&fwd), ends(&rev).into_iter());
+            let chosen: Vec<Option<(AlignmentEnd, Strand)>> = rcs
+                .iter()
+                .zip(fwd_ends)
+                .map(|(rc, f)| pick_strand(f, rc.as_ref().and_then(|_| rev_ends.next().flatten()), |e| e.score))
+                .collect();
+            let aligned = |i: usize, strand| match strand {
+                Strand::Forward => queries[i].seq.as_slice(),
+                Strand::Reverse => rcs[i - range.start].as_deref().unwrap_or_default(),
+            };
+            let mapped: Vec<(&[u8], &[u8], AlignmentEnd)> = range
+                .clone()
+                .zip(&chosen)
+                .filter_map(|(i, c)| c.map(|(end, strand)| (aligned(i, strand), targets[i].seq.as_slice(), end)))
+                .collect();
+            let mut starts = match simd {
+                Some(isa) => cpu::pair_starts(isa, &mapped, sc, mode),
+                None => Vec::new(),
+            }
+            .into_iter();
+            let mut mapped = mapped.into_iter();
+            range
+                .clone()
+                .zip(chosen)
+                .map(|(i, c)| {
+                    let (end, strand) = c?;
+                    let (q, t, _) = mapped.next()?;
+                    let raw = match starts.next() {
+                        Some(start) => reference::align_window(q, t, sc, start, end),
+                        None => reference::align_from_end(q, t, sc, mode, end),
+                    };
+                    Some(self.to_alignment(queries[i].seq.len(), raw, strand))
+                })
+                .collect::<Vec<_>>()
+        });
+        Ok(chunks.into_iter().flatten().collect())
     }
 
     /// Aligns every query against every target and keeps the `top_k` best targets per query:
@@ -166,12 +219,7 @@ impl Aligner {
                     fwd.into_iter()
                         .zip(rev)
                         .enumerate()
-                        .filter_map(|(ti, pair)| match pair {
-                            (Some(f), Some(r)) if r > f => Some((r, ti, Strand::Reverse, None)),
-                            (None, Some(r)) => Some((r, ti, Strand::Reverse, None)),
-                            (Some(f), _) => Some((f, ti, Strand::Forward, None)),
-                            (None, None) => None,
-                        })
+                        .filter_map(|(ti, (f, r))| pick_strand(f, r, |&s| s).map(|(s, strand)| (s, ti, strand, None)))
                         .collect()
                 }
                 None => targets
@@ -209,15 +257,9 @@ impl Aligner {
     /// The better strand's alignment end; forward wins ties.
     fn best_strand(&self, query: &[u8], rc: Option<&[u8]>, target: &[u8]) -> Option<(AlignmentEnd, Strand)> {
         let (sc, mode) = (&self.config.scoring, self.config.mode);
-        let fwd = reference::find_end(query, target, sc, mode).map(|e| (e, Strand::Forward));
-        let rev = rc
-            .and_then(|rc| reference::find_end(rc, target, sc, mode))
-            .map(|e| (e, Strand::Reverse));
-        match (fwd, rev) {
-            (Some(f), Some(r)) if r.0.score > f.0.score => Some(r),
-            (None, r) => r,
-            (f, _) => f,
-        }
+        let fwd = reference::find_end(query, target, sc, mode);
+        let rev = rc.and_then(|rc| reference::find_end(rc, target, sc, mode));
+        pick_strand(fwd, rev, |e| e.score)
     }
 
     fn align_strand(
@@ -233,10 +275,18 @@ impl Aligner {
             Strand::Forward => query,
             Strand::Reverse => rc.expect("reverse strand implies a reverse complement"),
         };
-        let raw = reference::align_from_end(aligned, target, sc, mode, end);
+        self.to_alignment(
+            query.len(),
+            reference::align_from_end(aligned, target, sc, mode, end),
+            strand,
+        )
+    }
+
+    /// The alignment of the query as given, from a raw alignment of the strand aligned.
+    fn to_alignment(&self, query_len: usize, raw: RawAlignment, strand: Strand) -> Alignment {
         let (query_start, query_end) = match strand {
             Strand::Forward => (raw.query_start, raw.query_end),
-            Strand::Reverse => (query.len() - raw.query_end, query.len() - raw.query_start),
+            Strand::Reverse => (query_len - raw.query_end, query_len - raw.query_start),
         };
         Alignment {
             score: raw.score,
@@ -247,6 +297,15 @@ impl Aligner {
             strand,
             cigar: raw.cigar,
         }
+    }
+}
+
+/// The better of a forward and a reverse-strand result by `score`; forward wins ties.
+fn pick_strand<T>(fwd: Option<T>, rev: Option<T>, score: impl Fn(&T) -> i32) -> Option<(T, Strand)> {
+    match (fwd, rev) {
+        (Some(f), Some(r)) if score(&r) > score(&f) => Some((r, Strand::Reverse)),
+        (None, Some(r)) => Some((r, Strand::Reverse)),
+        (f, _) => f.map(|f| (f, Strand::Forward)),
     }
 }
 

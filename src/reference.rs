@@ -20,6 +20,7 @@
 
 use crate::alignment::{Cigar, CigarOp, Mode};
 use crate::scoring::Scoring;
+use std::ops::Range;
 
 /// Minus infinity that survives subtracting gap costs without overflowing.
 const NEG: i32 = i32::MIN / 4;
@@ -31,8 +32,9 @@ const FROM_F: u8 = 2;
 const E_EXTENDED: u8 = 4;
 const F_EXTENDED: u8 = 8;
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Start {
+/// The DP's first row and column (how an alignment may start).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Start {
     /// Smith-Waterman: scores never drop below zero, every cell may start.
     Local,
     /// Row 0 is free (the target start), column 0 pays for leading insertions.
@@ -41,10 +43,14 @@ enum Start {
     Anchored,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum End {
+/// Which cells may end an alignment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum End {
+    /// Any cell (local, and the reverse pass of local).
     Anywhere,
+    /// The last query row (semi-global).
     LastRow,
+    /// The last cell (global).
     Corner,
 }
 
@@ -76,7 +82,7 @@ pub(crate) struct RawAlignment {
 }
 
 /// Row and column 0 of the DP for a border cell `k` residues from the origin.
-fn border(start: Start, k: usize, sc: &Scoring) -> i32 {
+pub(crate) fn border(start: Start, k: usize, sc: &Scoring) -> i32 {
     match (start, k) {
         (_, 0) | (Start::Local, _) => 0,
         _ => -(sc.gap_open() + k as i32 * sc.gap_extend()),
@@ -349,8 +355,19 @@ fn span_bound(other: usize, score: i32, sc: &Scoring) -> usize {
     other + (slack.max(0) / sc.gap_extend() as i64) as usize
 }
 
-fn reversed(s: &[u8]) -> Vec<u8> {
-    s.iter().rev().copied().collect()
+/// The borders and end cells of step 1's forward pass in `mode`.
+pub(crate) fn forward_pass(mode: Mode) -> (Start, End) {
+    match mode {
+        Mode::Local => (Start::Local, End::Anywhere),
+        Mode::Global => (Start::Anchored, End::Corner),
+        Mode::SemiGlobal => (Start::TargetFree, End::LastRow),
+    }
+}
+
+/// The best cell of one pass over raw residues (`(score, i, j)`, the reference's tie-break).
+pub(crate) fn pass_cell(query: &[u8], target: &[u8], sc: &Scoring, (start, end): (Start, End)) -> (i32, usize, usize) {
+    let cell = score_pass(&sc.encode(query), &sc.encode(target), sc, start, end);
+    (cell.score, cell.i, cell.j)
 }
 
 /// Step 1: the score and end of the alignment [`align`] reports, from one linear-memory pass;
@@ -359,48 +376,69 @@ pub(crate) fn find_end(query: &[u8], target: &[u8], sc: &Scoring, mode: Mode) ->
     if query.is_empty() || target.is_empty() {
         return None;
     }
-    let (q, t) = (sc.encode(query), sc.encode(target));
-    let cell = match mode {
-        Mode::Local => score_pass(&q, &t, sc, Start::Local, End::Anywhere),
-        Mode::Global => score_pass(&q, &t, sc, Start::Anchored, End::Corner),
-        Mode::SemiGlobal => score_pass(&q, &t, sc, Start::TargetFree, End::LastRow),
-    };
-    (mode != Mode::Local || cell.score > 0).then_some(AlignmentEnd {
-        score: cell.score,
-        query_end: cell.i,
-        target_end: cell.j,
+    let (score, i, j) = pass_cell(query, target, sc, forward_pass(mode));
+    (mode != Mode::Local || score > 0).then_some(AlignmentEnd {
+        score,
+        query_end: i,
+        target_end: j,
     })
+}
+
+/// Step 2's pass for the alignment ending at `end`: the query and target ranges whose reversal
+/// it runs over, and its borders and end cells. Its best cell `(i, j)` puts the start at
+/// `(range.end - i, range.end - j)`. `None` in global mode, where the start is `(0, 0)`.
+#[allow(clippy::type_complexity)]
+pub(crate) fn start_pass(
+    query_len: usize,
+    end: AlignmentEnd,
+    sc: &Scoring,
+    mode: Mode,
+) -> Option<(Range<usize>, Range<usize>, (Start, End))> {
+    let (qe, te) = (end.query_end, end.target_end);
+    match mode {
+        Mode::Global => None,
+        Mode::Local => {
+            let tb = te.min(span_bound(qe, end.score, sc));
+            let qb = qe.min(span_bound(tb, end.score, sc));
+            Some((qe - qb..qe, te - tb..te, (Start::Anchored, End::Anywhere)))
+        }
+        Mode::SemiGlobal => {
+            let tb = te.min(span_bound(query_len, end.score, sc));
+            Some((0..query_len, te - tb..te, (Start::Anchored, End::LastRow)))
+        }
+    }
+}
+
+/// The reversal of `s`.
+pub(crate) fn reversed(s: &[u8]) -> Vec<u8> {
+    s.iter().rev().copied().collect()
 }
 
 /// Steps 2 and 3: the start and the path of the alignment ending at `end`, which must be what
 /// [`find_end`] returns for the same arguments (a faster backend may compute it instead).
 pub(crate) fn align_from_end(query: &[u8], target: &[u8], sc: &Scoring, mode: Mode, end: AlignmentEnd) -> RawAlignment {
-    let (q, t) = (sc.encode(query), sc.encode(target));
+    let start = start_pass(query.len(), end, sc, mode).map(|(qr, tr, pass)| {
+        let (score, i, j) = pass_cell(&reversed(&query[qr.clone()]), &reversed(&target[tr.clone()]), sc, pass);
+        debug_assert_eq!(score, end.score);
+        (qr.end - i, tr.end - j)
+    });
+    align_window(query, target, sc, start.unwrap_or((0, 0)), end)
+}
+
+/// Step 3: the global traceback between `start` and `end`.
+pub(crate) fn align_window(
+    query: &[u8],
+    target: &[u8],
+    sc: &Scoring,
+    (qs, ts): (usize, usize),
+    end: AlignmentEnd,
+) -> RawAlignment {
     let (qe, te) = (end.query_end, end.target_end);
-    let (qs, ts) = match mode {
-        Mode::Global => (0, 0),
-        Mode::Local => {
-            let tb = te.min(span_bound(qe, end.score, sc));
-            let qb = qe.min(span_bound(tb, end.score, sc));
-            let rq = reversed(&q[qe - qb..qe]);
-            let rt = reversed(&t[te - tb..te]);
-            let start = score_pass(&rq, &rt, sc, Start::Anchored, End::Anywhere);
-            debug_assert_eq!(start.score, end.score);
-            (qe - start.i, te - start.j)
-        }
-        Mode::SemiGlobal => {
-            let tb = te.min(span_bound(q.len(), end.score, sc));
-            let rq = reversed(&q);
-            let rt = reversed(&t[te - tb..te]);
-            let start = score_pass(&rq, &rt, sc, Start::Anchored, End::LastRow);
-            debug_assert_eq!(start.score, end.score);
-            (0, te - start.j)
-        }
-    };
-    let (path_score, path) = global_traceback(&q[qs..qe], &t[ts..te], sc, FULL_MATRIX_CELLS);
-    debug_assert_eq!(path_score, end.score, "{mode:?}");
+    let (q, t) = (sc.encode(&query[qs..qe]), sc.encode(&target[ts..te]));
+    let (score, path) = global_traceback(&q, &t, sc, FULL_MATRIX_CELLS);
+    debug_assert_eq!(score, end.score);
     RawAlignment {
-        score: path_score,
+        score,
         query_start: qs,
         query_end: qe,
         target_start: ts,

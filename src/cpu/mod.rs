@@ -1,9 +1,12 @@
-//! SIMD CPU kernels: inter-sequence Smith-Waterman/Needleman-Wunsch/semi-global scoring, one
-//! target per lane (SWIPE's scheme), in saturating 16-bit lanes.
+//! SIMD CPU kernels: inter-sequence Smith-Waterman/Needleman-Wunsch/semi-global passes, one
+//! alignment per lane (SWIPE's scheme), in saturating 16-bit lanes.
 //!
-//! The DP is written once, in [`score_batch`], generic over [`Lanes`]; each ISA module only
-//! implements `Lanes` and an entry point with `#[target_feature]`. The ISA is detected once at
-//! run time ([`isa`]); the portable implementation runs everywhere else.
+//! The DP is written once, in [`kernel`], generic over [`Lanes`] and over where substitution
+//! scores come from ([`ScoreSource`]: a target profile when all lanes share the query, or
+//! per-lane residue codes for DNA pairs). It walks the matrix row by row like the reference,
+//! so keeping the first strictly greater cell gives the reference's tie-break. Each ISA module
+//! only implements `Lanes` and entry points with `#[target_feature]`; the ISA is detected once
+//! at run time ([`isa`]) and the portable implementation runs everywhere else.
 //!
 //! Exactness: a target runs in 16 bits only when every true DP value is provably within
 //! `±I16_SAFE`, half of the `i16` range ([`value_bound`] times the largest single DP step).
@@ -11,17 +14,22 @@
 //! `i16::MIN`) can never beat a true value. Other targets are scored by the `i32` reference. Scores are therefore always exact; the alignment itself
 //! (end, start, path) comes from the reference steps, so output is byte-identical.
 
+#[cfg(target_arch = "x86_64")]
 mod avx2;
 mod portable;
+#[cfg(target_arch = "x86_64")]
 mod sse41;
 
 use crate::alignment::Mode;
-use crate::reference;
+use crate::reference::{self, AlignmentEnd, End, Start, border, forward_pass};
 use crate::scoring::Scoring;
 use std::sync::OnceLock;
 
-/// The largest `(m + n) * max_step` scored in 16-bit lanes.
+/// The largest DP value magnitude allowed in 16-bit lanes: half the range, so that masking
+/// with `i16::MIN` always loses against a true value.
 const I16_SAFE: i64 = 16_383;
+/// Longest sequence whose coordinates fit the 16-bit position lanes.
+const MAX_LEN: usize = i16::MAX as usize;
 
 /// An instruction set the kernels can use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,96 +105,332 @@ pub(crate) trait Lanes: Copy {
     unsafe fn subs(self, other: Self) -> Self;
     /// Lane-wise maximum.
     unsafe fn max(self, other: Self) -> Self;
+    /// Lane-wise minimum.
+    unsafe fn min(self, other: Self) -> Self;
+    /// All bits set in lanes where `self > other`, clear elsewhere.
+    unsafe fn gt(self, other: Self) -> Self;
+    /// All bits set in lanes where `self == other`, clear elsewhere.
+    unsafe fn eq(self, other: Self) -> Self;
+    /// Lanes of `a` where `mask` (from `gt`/`eq`) is set, of `b` elsewhere.
+    unsafe fn select(mask: Self, a: Self, b: Self) -> Self;
 }
 
-/// The DP border value `k` residues from the origin (0 for local and free borders).
-fn border(free: bool, k: usize, sc: &Scoring) -> i16 {
-    if free || k == 0 {
-        0
-    } else {
-        -(sc.gap_open() + k as i32 * sc.gap_extend()) as i16
+/// `v` saturated to `i16`; padding cells may leave the range, true values never do.
+fn clamp16(v: i32) -> i16 {
+    v.clamp(i16::MIN as i32, i16::MAX as i32) as i16
+}
+
+/// Where a kernel's substitution scores come from.
+trait ScoreSource<L: Lanes> {
+    /// Prepares row `i` (1-based, a query position).
+    ///
+    /// # Safety
+    /// `L`'s ISA must be available.
+    unsafe fn start_row(&mut self, i: usize);
+    /// The scores of row `i` against column `j` (1-based, a target position), per lane;
+    /// padding cells score at most -1, so they never beat the cell they extend.
+    ///
+    /// # Safety
+    /// `L`'s ISA must be available.
+    unsafe fn score(&self, j: usize) -> L;
+}
+
+/// All lanes align the same query: a target profile, `profile[(c*n + j-1)*W + l]` = score of
+/// residue code `c` against lane `l`'s target residue `j`, so each row streams one `n x W` slice.
+struct SharedQuery<'a, L> {
+    query: &'a [u8],
+    profile: Vec<i16>,
+    stride: usize,
+    row: usize,
+    _lanes: std::marker::PhantomData<L>,
+}
+
+impl<'a, L: Lanes> SharedQuery<'a, L> {
+    fn new(query: &'a [u8], targets: &[&[u8]], sc: &Scoring) -> Self {
+        let (w, dim) = (L::WIDTH, sc.dim());
+        let n = targets.iter().map(|t| t.len()).max().unwrap_or(0);
+        let mut profile = vec![i16::MIN; n * dim * w];
+        for (l, t) in targets.iter().enumerate() {
+            for (j, &tc) in t.iter().enumerate() {
+                for c in 0..dim {
+                    profile[(c * n + j) * w + l] = sc.profile_row(c as u8)[tc as usize] as i16;
+                }
+            }
+        }
+        SharedQuery {
+            query,
+            profile,
+            stride: n * w,
+            row: 0,
+            _lanes: std::marker::PhantomData,
+        }
     }
 }
 
-/// Scores `query` (residue codes) against up to `L::WIDTH` `targets` (codes, each non-empty
-/// and within the 16-bit bound), one target per lane; writes one score per target to `out`.
-/// Columns run along the targets, rows along the query, as in the reference.
+impl<L: Lanes> ScoreSource<L> for SharedQuery<'_, L> {
+    #[inline(always)]
+    unsafe fn start_row(&mut self, i: usize) {
+        self.row = self.query[i - 1] as usize * self.stride;
+    }
+
+    #[inline(always)]
+    unsafe fn score(&self, j: usize) -> L {
+        // SAFETY: the profile holds `stride = n * W` elements per residue code; j <= n.
+        unsafe { L::load(&self.profile[self.row + (j - 1) * L::WIDTH..]) }
+    }
+}
+
+/// DNA pairs with the built-in match/mismatch scores, one pair per lane. Codes are laid out
+/// `[(i-1)*W + l]`; non-ACGT and padding codes differ between query and target, so only real
+/// A/C/G/T pairs compare equal. A mismatch scores `-B` when both residues are A/C/G/T, else -1:
+/// the max (B >= 1) or min (B = 0) of the two residues' penalties.
+struct DnaPairs<L> {
+    q: Vec<i16>,
+    q_pen: Vec<i16>,
+    t: Vec<i16>,
+    t_pen: Vec<i16>,
+    match_score: i16,
+    pen_max: bool,
+    row_q: L,
+    row_pen: L,
+}
+
+impl<L: Lanes> DnaPairs<L> {
+    /// # Safety
+    /// `L`'s ISA must be available.
+    unsafe fn new(pairs: &[(&[u8], &[u8])], match_score: i32, mismatch: i32) -> Self {
+        let w = L::WIDTH;
+        let layout = |seqs: Vec<&[u8]>, other: i16, pad: i16| {
+            let len = seqs.iter().map(|s| s.len()).max().unwrap_or(0);
+            let (mut codes, mut pens) = (vec![pad; len * w], vec![-1i16; len * w]);
+            for (l, s) in seqs.iter().enumerate() {
+                for (k, &c) in s.iter().enumerate() {
+                    let acgt = c < 4;
+                    codes[k * w + l] = if acgt { c as i16 } else { other };
+                    pens[k * w + l] = if acgt { -mismatch as i16 } else { -1 };
+                }
+            }
+            (codes, pens)
+        };
+        let (q, q_pen) = layout(pairs.iter().map(|p| p.0).collect(), 4, 6);
+        let (t, t_pen) = layout(pairs.iter().map(|p| p.1).collect(), 5, 7);
+        // SAFETY: the caller guarantees L's ISA.
+        let zero = unsafe { L::splat(0) };
+        DnaPairs {
+            q,
+            q_pen,
+            t,
+            t_pen,
+            match_score: match_score as i16,
+            pen_max: mismatch >= 1,
+            row_q: zero,
+            row_pen: zero,
+        }
+    }
+}
+
+impl<L: Lanes> ScoreSource<L> for DnaPairs<L> {
+    #[inline(always)]
+    unsafe fn start_row(&mut self, i: usize) {
+        let at = (i - 1) * L::WIDTH;
+        // SAFETY: rows hold W codes each; the caller guarantees L's ISA.
+        unsafe {
+            self.row_q = L::load(&self.q[at..]);
+            self.row_pen = L::load(&self.q_pen[at..]);
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn score(&self, j: usize) -> L {
+        let at = (j - 1) * L::WIDTH;
+        // SAFETY: columns hold W codes each; the caller guarantees L's ISA.
+        unsafe {
+            let t_pen = L::load(&self.t_pen[at..]);
+            let miss = if self.pen_max {
+                self.row_pen.max(t_pen)
+            } else {
+                self.row_pen.min(t_pen)
+            };
+            L::select(self.row_q.eq(L::load(&self.t[at..])), L::splat(self.match_score), miss)
+        }
+    }
+}
+
+/// The best cell so far per lane: score and 1-based coordinates.
+struct Best<L> {
+    score: L,
+    i: L,
+    j: L,
+}
+
+/// What a row records about its cells.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Capture {
+    /// Nothing (rows where no lane can end).
+    None,
+    /// Every cell (an alignment may end anywhere).
+    All,
+    /// Cells where a lane's alignment may end, selected by masks.
+    Masked,
+}
+
+/// One DP row `i` over columns `1..=n`: the reference's `dp_row` with lanes. `h` and `f` hold
+/// rows `i-1` on entry and row `i` on exit, `W` lanes per column.
+///
+/// # Safety
+/// `L`'s ISA must be available; `h`, `f` and `col_masks` hold `(n + 1) * W` elements.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn row<L: Lanes, S: ScoreSource<L>, const ENDS: bool>(
+    src: &S,
+    capture: Capture,
+    (i, n, local): (usize, usize, bool),
+    (left0, oe, ext): (L, L, L),
+    h: &mut [i16],
+    f: &mut [i16],
+    (col_masks, row_mask): (&[i16], L),
+    best: &mut Best<L>,
+) {
+    let w = L::WIDTH;
+    // SAFETY: the caller guarantees L's ISA and the buffer sizes; every offset is j * W.
+    unsafe {
+        let (zero, one) = (L::splat(0), L::splat(1));
+        let mut diag = L::load(h);
+        left0.store(h);
+        let (mut left, mut e) = (left0, L::splat(i16::MIN));
+        let (mut row_best, mut row_j, mut jv) = (L::splat(i16::MIN), zero, zero);
+        for j in 1..=n {
+            let at = j * w;
+            let up = L::load(&h[at..]);
+            e = e.subs(ext).max(left.subs(oe));
+            let fv = L::load(&f[at..]).subs(ext).max(up.subs(oe));
+            let mut hv = diag.adds(src.score(j)).max(e).max(fv);
+            if local {
+                hv = hv.max(zero);
+            }
+            if capture != Capture::None {
+                let cand = if capture == Capture::Masked {
+                    hv.adds(row_mask).adds(L::load(&col_masks[at..]))
+                } else {
+                    hv
+                };
+                if ENDS {
+                    jv = jv.adds(one);
+                    row_j = L::select(cand.gt(row_best), jv, row_j);
+                }
+                row_best = row_best.max(cand);
+            }
+            diag = up;
+            hv.store(&mut h[at..]);
+            fv.store(&mut f[at..]);
+            left = hv;
+        }
+        if capture != Capture::None {
+            if ENDS {
+                let better = row_best.gt(best.score);
+                best.i = L::select(better, L::splat(i as i16), best.i);
+                best.j = L::select(better, row_j, best.j);
+            }
+            best.score = best.score.max(row_best);
+        }
+    }
+}
+
+/// One pass over up to `W` alignments: lane `l` aligns `lens[l].0` query residues against
+/// `lens[l].1` target residues (unused lanes: `(0, 0)`), with the reference's `start` borders
+/// and `end` cells. Writes each lane's best `(score, i, j)`; with `ENDS == false` only scores.
+/// Every lane must be within the 16-bit bounds ([`fits_i16`]).
 ///
 /// # Safety
 /// `L`'s ISA must be available.
 #[inline(always)]
-unsafe fn score_batch<L: Lanes>(query: &[u8], targets: &[&[u8]], sc: &Scoring, mode: Mode, out: &mut [i32]) {
+unsafe fn kernel<L: Lanes, S: ScoreSource<L>, const ENDS: bool>(
+    src: &mut S,
+    lens: &[(usize, usize)],
+    sc: &Scoring,
+    (start, end): (Start, End),
+    out: &mut [(i32, usize, usize)],
+) {
     let w = L::WIDTH;
-    let (m, dim) = (query.len(), sc.dim());
-    let n = targets.iter().map(|t| t.len()).max().unwrap_or(0);
-    let lens: Vec<usize> = (0..w).map(|l| targets.get(l).map_or(0, |t| t.len())).collect();
-    let local = mode == Mode::Local;
-    // SAFETY: the caller guarantees L's ISA; every slice below holds at least `w` elements from
-    // the offset it is taken at, since all buffers are whole multiples of `w`.
+    let lane_len = |l: usize| lens.get(l).copied().unwrap_or((0, 0));
+    let m = (0..w).map(|l| lane_len(l).0).max().unwrap_or(0);
+    let n = (0..w).map(|l| lane_len(l).1).max().unwrap_or(0);
+    let local = start == Start::Local;
+    let row0 = if start == Start::Anchored { start } else { Start::Local };
+    // SAFETY: the caller guarantees L's ISA; all buffers hold (n + 1) * W elements.
     unsafe {
-        let (oe, ext, zero) = (
+        let (oe, ext) = (
             L::splat((sc.gap_open() + sc.gap_extend()) as i16),
             L::splat(sc.gap_extend() as i16),
-            L::splat(0),
         );
-        // Column j-1 of H and E for every row; the reference's row arrays, transposed.
-        let mut h = vec![0i16; (m + 1) * w];
-        let mut e = vec![i16::MIN; (m + 1) * w];
-        for i in 1..=m {
-            h[i * w..(i + 1) * w].fill(border(local, i, sc));
+        let mut h = vec![0i16; (n + 1) * w];
+        for j in 0..=n {
+            h[j * w..(j + 1) * w].fill(clamp16(border(row0, j, sc)));
         }
-        let mut scores = vec![0i16; dim * w];
-        let (mut active, mut ends) = (vec![0i16; w], vec![0i16; w]);
-        let mut best = match mode {
-            Mode::Local => zero,
-            Mode::SemiGlobal => L::splat(border(false, m, sc)),
-            Mode::Global => L::splat(i16::MIN),
+        let mut f = vec![i16::MIN; (n + 1) * w];
+        // 0 where a lane's alignment may end in column j, i16::MIN elsewhere.
+        let mut col_masks = vec![i16::MIN; (n + 1) * w];
+        for l in 0..w {
+            let (ml, nl) = lane_len(l);
+            let cols = match end {
+                End::LastRow => 1..nl + 1,
+                _ => nl..nl + 1,
+            };
+            for j in cols.filter(|_| ml > 0 && nl > 0) {
+                col_masks[j * w + l] = 0;
+            }
+        }
+        let mut best = Best {
+            score: L::splat(i16::MIN),
+            i: L::splat(0),
+            j: L::splat(0),
         };
-        for j in 1..=n {
-            // Substitution scores of every residue code against each lane's target residue;
-            // lanes past their target's end score i16::MIN and are masked out below.
-            for l in 0..w {
-                let live = j <= lens[l];
-                active[l] = if live { 0 } else { i16::MIN };
-                ends[l] = if j == lens[l] { 0 } else { i16::MIN };
-                for c in 0..dim {
-                    scores[c * w + l] = if live {
-                        sc.profile_row(c as u8)[targets[l][j - 1] as usize] as i16
-                    } else {
-                        i16::MIN
-                    };
-                }
-            }
-            let mut diag = L::load(&h[..]);
-            let mut up = L::splat(border(mode != Mode::Global, j, sc));
-            up.store(&mut h[..]);
-            let mut f = L::splat(i16::MIN);
-            for i in 1..=m {
-                let at = i * w;
-                let left = L::load(&h[at..]);
-                let ev = L::load(&e[at..]).subs(ext).max(left.subs(oe));
-                ev.store(&mut e[at..]);
-                f = f.subs(ext).max(up.subs(oe));
-                let s = L::load(&scores[query[i - 1] as usize * w..]);
-                let mut hv = diag.adds(s).max(ev).max(f);
-                if local {
-                    hv = hv.max(zero);
-                    best = best.max(hv);
-                }
-                diag = left;
-                hv.store(&mut h[at..]);
-                up = hv;
-            }
-            match mode {
-                Mode::Local => {}
-                Mode::SemiGlobal => best = best.max(up.adds(L::load(&active))),
-                Mode::Global => best = best.max(up.adds(L::load(&ends))),
-            }
+        if end == End::Anywhere {
+            best.score = L::load(&h[..]);
         }
-        let mut lanes = vec![0i16; w];
-        best.store(&mut lanes);
-        for (o, &v) in out.iter_mut().zip(&lanes) {
-            *o = v as i32;
+        let mut mask = vec![i16::MIN; w];
+        for i in 1..=m {
+            src.start_row(i);
+            let left0 = L::splat(clamp16(border(start, i, sc)));
+            let capture = match end {
+                End::Anywhere => Capture::All,
+                _ if (0..w).any(|l| lane_len(l).0 == i) => Capture::Masked,
+                _ => Capture::None,
+            };
+            let mut row_mask = L::splat(i16::MIN);
+            if capture == Capture::Masked {
+                for (l, v) in mask.iter_mut().enumerate() {
+                    *v = if lane_len(l).0 == i { 0 } else { i16::MIN };
+                }
+                row_mask = L::load(&mask);
+                if end == End::LastRow {
+                    // Column 0 of the last row: the whole query inserted.
+                    let cand = left0.adds(row_mask);
+                    if ENDS {
+                        let better = cand.gt(best.score);
+                        best.i = L::select(better, L::splat(i as i16), best.i);
+                        best.j = L::select(better, L::splat(0), best.j);
+                    }
+                    best.score = best.score.max(cand);
+                }
+            }
+            row::<L, S, ENDS>(
+                src,
+                capture,
+                (i, n, local),
+                (left0, oe, ext),
+                &mut h,
+                &mut f,
+                (&col_masks, row_mask),
+                &mut best,
+            );
+        }
+        let (mut scores, mut is, mut js) = (vec![0i16; w], vec![0i16; w], vec![0i16; w]);
+        best.score.store(&mut scores);
+        best.i.store(&mut is);
+        best.j.store(&mut js);
+        for (l, o) in out.iter_mut().enumerate() {
+            *o = (scores[l] as i32, is[l] as usize, js[l] as usize);
         }
     }
 }
@@ -196,25 +440,71 @@ unsafe fn score_batch<L: Lanes>(query: &[u8], targets: &[&[u8]], sc: &Scoring, m
 /// - local: `0 <= H <= min(m, n) * max_sub`, and `E, F >= H - (O + E) >= -(O + E)`;
 /// - semi-global: `H >= -(O + m*E)` (insert the whole query from a free row-0 cell), so
 ///   `E, F >= -(O + m*E) - (O + E)`; `H <= m * max_sub`;
-/// - global: `H >= -(2*O + (m + n)*E)` (delete then insert everything), `E, F` one step lower.
-fn value_bound(m: usize, n: usize, mode: Mode) -> i64 {
-    (match mode {
-        Mode::Local => m.min(n) + 2,
-        Mode::SemiGlobal => m + 3,
-        Mode::Global => m + n + 4,
+/// - global and anchored passes: `H >= -(2*O + (m + n)*E)` (delete then insert everything),
+///   `E, F` one step lower.
+fn value_bound(m: usize, n: usize, start: Start) -> i64 {
+    (match start {
+        Start::Local => m.min(n) + 2,
+        Start::TargetFree => m + 3,
+        Start::Anchored => m + n + 4,
     }) as i64
 }
 
-/// One batch on `isa`.
-fn run_batch(isa: Isa, query: &[u8], targets: &[&[u8]], sc: &Scoring, mode: Mode, out: &mut [i32]) {
-    assert!(isa.available(), "{isa:?} is not available on this CPU");
-    match isa {
-        // SAFETY: availability was checked above.
-        Isa::Avx2 => unsafe { avx2::score_batch(query, targets, sc, mode, out) },
-        // SAFETY: availability was checked above.
-        Isa::Sse41 => unsafe { sse41::score_batch(query, targets, sc, mode, out) },
-        Isa::Portable => portable::score_batch(query, targets, sc, mode, out),
-    }
+/// Whether an `m x n` pass can run in 16-bit lanes with exact results.
+fn fits_i16(m: usize, n: usize, start: Start, sc: &Scoring) -> bool {
+    m <= MAX_LEN && n <= MAX_LEN && value_bound(m, n, start) * sc.max_step() <= I16_SAFE
+}
+
+/// The kernel entry points of one ISA.
+macro_rules! entry_points {
+    ($lanes:ty, $(#[$feature:meta])*) => {
+        /// Scores of `query` against each target (codes), one target per lane.
+        ///
+        /// # Safety
+        /// The CPU must support this module's ISA.
+        $(#[$feature])*
+        pub(super) unsafe fn search(query: &[u8], targets: &[&[u8]], sc: &Scoring, pass: (Start, End), out: &mut [(i32, usize, usize)]) {
+            let lens: Vec<(usize, usize)> = targets.iter().map(|t| (query.len(), t.len())).collect();
+            let mut src = super::SharedQuery::<$lanes>::new(query, targets, sc);
+            // SAFETY: the caller guarantees the ISA.
+            unsafe { super::kernel::<$lanes, _, false>(&mut src, &lens, sc, pass, out) }
+        }
+
+        /// Best cells of DNA pairs (codes), one pair per lane, with the built-in scores.
+        ///
+        /// # Safety
+        /// The CPU must support this module's ISA.
+        $(#[$feature])*
+        pub(super) unsafe fn dna_pairs(pairs: &[(&[u8], &[u8])], sc: &Scoring, (a, b): (i32, i32), pass: (Start, End), out: &mut [(i32, usize, usize)]) {
+            let lens: Vec<(usize, usize)> = pairs.iter().map(|p| (p.0.len(), p.1.len())).collect();
+            // SAFETY: the caller guarantees the ISA.
+            unsafe {
+                let mut src = super::DnaPairs::<$lanes>::new(pairs, a, b);
+                super::kernel::<$lanes, _, true>(&mut src, &lens, sc, pass, out)
+            }
+        }
+    };
+}
+use entry_points;
+
+/// Dispatches one batch to `isa`'s entry point.
+macro_rules! on_isa {
+    ($isa:expr, $entry:ident($($arg:expr),*)) => {{
+        let isa = $isa;
+        assert!(isa.available(), "{isa:?} is not available on this CPU");
+        match isa {
+            // SAFETY: availability was checked above.
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => unsafe { avx2::$entry($($arg),*) },
+            // SAFETY: availability was checked above.
+            #[cfg(target_arch = "x86_64")]
+            Isa::Sse41 => unsafe { sse41::$entry($($arg),*) },
+            #[cfg(not(target_arch = "x86_64"))]
+            Isa::Avx2 | Isa::Sse41 => unreachable!("x86 ISAs are never available off x86-64"),
+            // SAFETY: portable lanes need no CPU feature.
+            Isa::Portable => unsafe { portable::$entry($($arg),*) },
+        }
+    }};
 }
 
 /// The score [`reference::find_end`] reports for `query` against each target (raw residues),
@@ -225,24 +515,114 @@ pub(crate) fn search_scores(isa: Isa, query: &[u8], targets: &[&[u8]], sc: &Scor
         return scores;
     }
     let q = sc.encode(query);
-    let fits = |t: &[u8]| value_bound(query.len(), t.len(), mode) * sc.max_step() <= I16_SAFE;
+    let pass = forward_pass(mode);
     // Similar lengths share a batch, so few lanes idle; the order does not change any score.
     let mut order: Vec<usize> = (0..targets.len()).filter(|&k| !targets[k].is_empty()).collect();
     order.sort_by_key(|&k| (targets[k].len(), k));
-    let (fast, slow): (Vec<usize>, Vec<usize>) = order.into_iter().partition(|&k| fits(targets[k]));
+    let (fast, slow): (Vec<usize>, Vec<usize>) = order
+        .into_iter()
+        .partition(|&k| fits_i16(query.len(), targets[k].len(), pass.0, sc));
     for k in slow {
         scores[k] = reference::find_end(query, targets[k], sc, mode).map(|e| e.score);
     }
-    let mut out = vec![0i32; isa.lanes()];
+    let mut out = vec![(0, 0, 0); isa.lanes()];
     for batch in fast.chunks(isa.lanes()) {
         let encoded: Vec<Vec<u8>> = batch.iter().map(|&k| sc.encode(targets[k])).collect();
         let refs: Vec<&[u8]> = encoded.iter().map(Vec::as_slice).collect();
-        run_batch(isa, &q, &refs, sc, mode, &mut out[..batch.len()]);
-        for (&k, &s) in batch.iter().zip(&out) {
+        on_isa!(isa, search(&q, &refs, sc, pass, &mut out[..batch.len()]));
+        for (&k, &(s, _, _)) in batch.iter().zip(&out) {
             scores[k] = (mode != Mode::Local || s > 0).then_some(s);
         }
     }
     scores
+}
+
+/// The best cell `(score, i, j)` of `pass` over each `(query, target)` pair of raw residues, as
+/// [`reference::pass_cell`] finds it; `None` for an empty sequence. Pairs run `isa.lanes()` at a
+/// time where the scoring is the built-in DNA model and the pair fits 16 bits.
+pub(crate) fn pair_cells(
+    isa: Isa,
+    pairs: &[(&[u8], &[u8])],
+    sc: &Scoring,
+    pass: (Start, End),
+) -> Vec<Option<(i32, usize, usize)>> {
+    let mut cells = vec![None; pairs.len()];
+    let mut order: Vec<usize> = (0..pairs.len())
+        .filter(|&k| !pairs[k].0.is_empty() && !pairs[k].1.is_empty())
+        .collect();
+    order.sort_by_key(|&k| (pairs[k].0.len(), pairs[k].1.len(), k));
+    let dna = sc.dna_match_mismatch();
+    let (fast, slow): (Vec<usize>, Vec<usize>) = order
+        .into_iter()
+        .partition(|&k| dna.is_some() && fits_i16(pairs[k].0.len(), pairs[k].1.len(), pass.0, sc));
+    for k in slow {
+        cells[k] = Some(reference::pass_cell(pairs[k].0, pairs[k].1, sc, pass));
+    }
+    let mut out = vec![(0, 0, 0); isa.lanes()];
+    for batch in fast.chunks(isa.lanes()) {
+        let encoded: Vec<(Vec<u8>, Vec<u8>)> = batch
+            .iter()
+            .map(|&k| (sc.encode(pairs[k].0), sc.encode(pairs[k].1)))
+            .collect();
+        let refs: Vec<(&[u8], &[u8])> = encoded.iter().map(|(q, t)| (q.as_slice(), t.as_slice())).collect();
+        on_isa!(
+            isa,
+            dna_pairs(&refs, sc, dna.unwrap_or((0, 0)), pass, &mut out[..batch.len()])
+        );
+        for (&k, &cell) in batch.iter().zip(&out) {
+            cells[k] = Some(cell);
+        }
+    }
+    cells
+}
+
+/// What [`reference::find_end`] reports for each `(query, target)` pair of raw residues.
+pub(crate) fn pair_ends(isa: Isa, pairs: &[(&[u8], &[u8])], sc: &Scoring, mode: Mode) -> Vec<Option<AlignmentEnd>> {
+    pair_cells(isa, pairs, sc, forward_pass(mode))
+        .into_iter()
+        .map(|cell| {
+            let (score, i, j) = cell?;
+            (mode != Mode::Local || score > 0).then_some(AlignmentEnd {
+                score,
+                query_end: i,
+                target_end: j,
+            })
+        })
+        .collect()
+}
+
+/// The start of the alignment ending at each `end` (step 2), as [`reference::align_from_end`]
+/// finds it: the best cell of the start pass over the reversed windows, in SIMD lanes.
+pub(crate) fn pair_starts(
+    isa: Isa,
+    pairs: &[(&[u8], &[u8], AlignmentEnd)],
+    sc: &Scoring,
+    mode: Mode,
+) -> Vec<(usize, usize)> {
+    let windows: Vec<_> = pairs
+        .iter()
+        .map(|(q, _, end)| reference::start_pass(q.len(), *end, sc, mode))
+        .collect();
+    let Some(pass) = windows.iter().flatten().map(|w| w.2).next() else {
+        return vec![(0, 0); pairs.len()];
+    };
+    let reversed: Vec<(Vec<u8>, Vec<u8>)> = pairs
+        .iter()
+        .zip(&windows)
+        .map(|((q, t, _), w)| match w {
+            Some((qr, tr, _)) => (reference::reversed(&q[qr.clone()]), reference::reversed(&t[tr.clone()])),
+            None => (Vec::new(), Vec::new()),
+        })
+        .collect();
+    let refs: Vec<(&[u8], &[u8])> = reversed.iter().map(|(q, t)| (q.as_slice(), t.as_slice())).collect();
+    pair_cells(isa, &refs, sc, pass)
+        .into_iter()
+        .zip(&windows)
+        .map(|(cell, w)| match (cell, w) {
+            (Some((_, i, j)), Some((qr, tr, _))) => (qr.end - i, tr.end - j),
+            _ => (0, 0),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -297,16 +677,67 @@ mod tests {
         }
     }
 
+    type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+
+    fn dna_case() -> impl Strategy<Value = (Scoring, Mode, Pairs)> {
+        let sc = prop_oneof![
+            (1..5i32, 0..6i32, 0..8i32, 1..4i32).prop_map(|(a, b, o, e)| Scoring::dna(a, b, o, e).unwrap()),
+            (50..400i32, 0..400i32, 0..300i32, 1..100i32).prop_map(|(a, b, o, e)| Scoring::dna(a, b, o, e).unwrap()),
+        ];
+        // Low-entropy DNA with N and lower case: ties, and so tie-breaks, are common.
+        let seq = || prop::collection::vec(prop::sample::select(b"AACGTNa".as_slice()), 0..=40);
+        (
+            sc,
+            prop::sample::select(vec![Mode::Local, Mode::Global, Mode::SemiGlobal]),
+            prop::collection::vec((seq(), seq()), 0..40),
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 600, ..ProptestConfig::default() })]
+
+        #[test]
+        fn dna_pair_ends_equal_the_reference((sc, mode, pairs) in dna_case()) {
+            let refs: Vec<(&[u8], &[u8])> = pairs.iter().map(|(q, t)| (q.as_slice(), t.as_slice())).collect();
+            let want: Vec<Option<AlignmentEnd>> = refs.iter().map(|(q, t)| reference::find_end(q, t, &sc, mode)).collect();
+            for isa in isas() {
+                prop_assert_eq!(&pair_ends(isa, &refs, &sc, mode), &want, "{:?}", isa);
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 600, ..ProptestConfig::default() })]
+
+        #[test]
+        fn dna_pair_starts_equal_the_reference((sc, mode, pairs) in dna_case()) {
+            let with_ends: Vec<(&[u8], &[u8], AlignmentEnd)> = pairs
+                .iter()
+                .filter_map(|(q, t)| Some((q.as_slice(), t.as_slice(), reference::find_end(q, t, &sc, mode)?)))
+                .collect();
+            let want: Vec<(usize, usize)> = with_ends
+                .iter()
+                .map(|&(q, t, end)| {
+                    let raw = reference::align_from_end(q, t, &sc, mode, end);
+                    (raw.query_start, raw.target_start)
+                })
+                .collect();
+            for isa in isas() {
+                prop_assert_eq!(&pair_starts(isa, &with_ends, &sc, mode), &want, "{:?}", isa);
+            }
+        }
+    }
+
     #[test]
     fn scores_at_the_edge_of_the_16_bit_bound() {
         for mode in [Mode::Local, Mode::Global, Mode::SemiGlobal] {
             for (m, n) in [(40, 40), (12, 200), (200, 12), (120, 300)] {
                 // The largest step that still runs in 16 bits, spent where it hurts most:
                 // on matches, on mismatches, and on gap extension or gap opening.
-                let step = (I16_SAFE / value_bound(m, n, mode)).min(1000) as i32;
+                let step = (I16_SAFE / value_bound(m, n, forward_pass(mode).0)).min(1000) as i32;
                 for (o, e) in [(0, step), (step - 1, 1)] {
                     let sc = Scoring::dna(step, step, o, e).unwrap();
-                    assert!(value_bound(m, n, mode) * sc.max_step() <= I16_SAFE);
+                    assert!(value_bound(m, n, forward_pass(mode).0) * sc.max_step() <= I16_SAFE);
                     let q = vec![b'A'; m];
                     let ts: Vec<Vec<u8>> = vec![vec![b'A'; n], vec![b'C'; n], b"AC".repeat(n / 2), vec![b'A'; n / 2]];
                     let refs: Vec<&[u8]> = ts.iter().map(Vec::as_slice).collect();

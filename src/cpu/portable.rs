@@ -1,12 +1,18 @@
 //! Portable lanes: eight `i16` in an array; runs on any CPU and checks the others in tests.
 
-use super::Lanes;
-use crate::alignment::Mode;
-use crate::scoring::Scoring;
+use super::{End, Lanes, Scoring, Start};
 
 #[derive(Clone, Copy)]
 pub(super) struct Portable([i16; 8]);
 
+impl Portable {
+    #[inline(always)]
+    fn map(self, o: Self, f: impl Fn(i16, i16) -> i16) -> Self {
+        Portable(std::array::from_fn(|k| f(self.0[k], o.0[k])))
+    }
+}
+
+// Plain Rust: `unsafe` only because the trait's other implementations need it.
 impl Lanes for Portable {
     const WIDTH: usize = 8;
 
@@ -27,22 +33,38 @@ impl Lanes for Portable {
 
     #[inline(always)]
     unsafe fn adds(self, o: Self) -> Self {
-        Portable(std::array::from_fn(|k| self.0[k].saturating_add(o.0[k])))
+        self.map(o, i16::saturating_add)
     }
 
     #[inline(always)]
     unsafe fn subs(self, o: Self) -> Self {
-        Portable(std::array::from_fn(|k| self.0[k].saturating_sub(o.0[k])))
+        self.map(o, i16::saturating_sub)
     }
 
     #[inline(always)]
     unsafe fn max(self, o: Self) -> Self {
-        Portable(std::array::from_fn(|k| self.0[k].max(o.0[k])))
+        self.map(o, Ord::max)
+    }
+
+    #[inline(always)]
+    unsafe fn min(self, o: Self) -> Self {
+        self.map(o, Ord::min)
+    }
+
+    #[inline(always)]
+    unsafe fn gt(self, o: Self) -> Self {
+        self.map(o, |a, b| if a > b { -1 } else { 0 })
+    }
+
+    #[inline(always)]
+    unsafe fn eq(self, o: Self) -> Self {
+        self.map(o, |a, b| if a == b { -1 } else { 0 })
+    }
+
+    #[inline(always)]
+    unsafe fn select(mask: Self, a: Self, b: Self) -> Self {
+        Portable(std::array::from_fn(|k| if mask.0[k] != 0 { a.0[k] } else { b.0[k] }))
     }
 }
 
-/// The kernel on portable lanes.
-pub(super) fn score_batch(query: &[u8], targets: &[&[u8]], sc: &Scoring, mode: Mode, out: &mut [i32]) {
-    // SAFETY: portable lanes need no CPU feature.
-    unsafe { super::score_batch::<Portable>(query, targets, sc, mode, out) }
-}
+super::entry_points!(Portable,);

@@ -325,7 +325,10 @@ fn empty_input_is_zero_records_and_exit_zero() {
 fn version_and_devices() {
     assert!(ok(&["--version"]).starts_with("swgpu "));
     let devices = ok(&["devices"]);
-    assert!(devices.contains("backends: cpu (SIMD kernels: ") && devices.contains("scalar (exact reference)"), "{devices}");
+    assert!(
+        devices.contains("backends: cpu (SIMD kernels: ") && devices.contains("scalar (exact reference)"),
+        "{devices}"
+    );
 }
 
 #[test]
