@@ -172,23 +172,28 @@ impl Aligner {
                 .zip(&chosen)
                 .filter_map(|(i, c)| c.map(|(end, strand)| (aligned(i, strand), targets[i].seq.as_slice(), end)))
                 .collect();
-            let mut starts = match simd {
-                Some(isa) => cpu::pair_starts(isa, &mapped, sc, mode),
-                None => Vec::new(),
+            let mut raws = match simd {
+                Some(isa) => {
+                    let starts = cpu::pair_starts(isa, &mapped, sc, mode);
+                    let items: Vec<_> = mapped
+                        .iter()
+                        .zip(starts)
+                        .map(|(&(q, t, end), start)| (q, t, start, end))
+                        .collect();
+                    cpu::align_windows(isa, &items, sc)
+                }
+                None => mapped
+                    .iter()
+                    .map(|&(q, t, end)| reference::align_from_end(q, t, sc, mode, end))
+                    .collect(),
             }
             .into_iter();
-            let mut mapped = mapped.into_iter();
             range
                 .clone()
                 .zip(chosen)
                 .map(|(i, c)| {
-                    let (end, strand) = c?;
-                    let (q, t, _) = mapped.next()?;
-                    let raw = match starts.next() {
-                        Some(start) => reference::align_window(q, t, sc, start, end),
-                        None => reference::align_from_end(q, t, sc, mode, end),
-                    };
-                    Some(self.to_alignment(queries[i].seq.len(), raw, strand))
+                    let (_, strand) = c?;
+                    Some(self.to_alignment(queries[i].seq.len(), raws.next()?, strand))
                 })
                 .collect::<Vec<_>>()
         });

@@ -27,10 +27,14 @@ const NEG: i32 = i32::MIN / 4;
 /// Windows up to this many cells keep all direction bits at once (16 MiB).
 const FULL_MATRIX_CELLS: usize = 1 << 24;
 
-const FROM_E: u8 = 1;
-const FROM_F: u8 = 2;
-const E_EXTENDED: u8 = 4;
-const F_EXTENDED: u8 = 8;
+/// Direction bits of a traceback cell: where H came from (0 = diagonal)...
+pub(crate) const FROM_E: u8 = 1;
+/// ... or from F; whether E and F extended a gap rather than opened one.
+pub(crate) const FROM_F: u8 = 2;
+/// E (a deletion) extended the gap of the cell to its left.
+pub(crate) const E_EXTENDED: u8 = 4;
+/// F (an insertion) extended the gap of the cell above.
+pub(crate) const F_EXTENDED: u8 = 8;
 
 /// The DP's first row and column (how an alignment may start).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -243,17 +247,11 @@ fn global_traceback(q: &[u8], t: &[u8], sc: &Scoring, full_matrix_cells: usize) 
         }
     }
 
-    #[derive(PartialEq)]
-    enum State {
-        H,
-        E,
-        F,
-    }
-    let mut reversed = Cigar::new();
-    let (mut i, mut j, mut state) = (m, n, State::H);
+    let mut tb = Traceback::new(m, n);
     let mut score = if m == 0 { border(Start::Anchored, n, sc) } else { 0 };
     let mut dirs: Vec<u8> = Vec::new();
-    while i > 0 && j > 0 {
+    while tb.i > 0 && tb.j > 0 {
+        let (i, j) = (tb.i, tb.j);
         let block = (i - 1) / k;
         let r0 = block * k;
         let checkpoint = &checkpoints[block];
@@ -278,42 +276,81 @@ fn global_traceback(q: &[u8], t: &[u8], sc: &Scoring, full_matrix_cells: usize) 
         if i == m && j == n {
             score = row.h[n];
         }
-        while i > r0 && j > 0 {
-            let d = dirs[(i - r0 - 1) * width + (j - 1)];
-            match state {
-                State::H => match d & 3 {
-                    0 => {
-                        reversed.push(CigarOp::Equal, 1);
-                        i -= 1;
-                        j -= 1;
-                    }
-                    FROM_E => state = State::E,
-                    _ => state = State::F,
-                },
-                State::E => {
-                    reversed.push(CigarOp::Del, 1);
-                    j -= 1;
-                    if d & E_EXTENDED == 0 {
-                        state = State::H;
-                    }
-                }
-                State::F => {
-                    reversed.push(CigarOp::Ins, 1);
-                    i -= 1;
-                    if d & F_EXTENDED == 0 {
-                        state = State::H;
-                    }
-                }
-            }
-        }
+        walk(&mut tb, r0, |i, j| dirs[(i - r0 - 1) * width + (j - 1)]);
     }
     if n == 0 {
         score = border(Start::Anchored, m, sc);
     }
-    reversed.push(CigarOp::Ins, i as u32);
-    reversed.push(CigarOp::Del, j as u32);
-    reversed.reverse();
-    (score, reversed)
+    (score, tb.finish())
+}
+
+/// Where a traceback stands: the cell, the matrix it is in, and the path so far (reversed).
+pub(crate) struct Traceback {
+    i: usize,
+    j: usize,
+    state: State,
+    reversed: Cigar,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    H,
+    E,
+    F,
+}
+
+impl Traceback {
+    /// A traceback from the last cell `(m, n)` of a global alignment.
+    pub(crate) fn new(m: usize, n: usize) -> Traceback {
+        Traceback {
+            i: m,
+            j: n,
+            state: State::H,
+            reversed: Cigar::new(),
+        }
+    }
+
+    /// The path from `(0, 0)`: the walked steps after the leading insertions or deletions
+    /// along the border. Aligned pairs are [`CigarOp::Equal`] placeholders.
+    pub(crate) fn finish(mut self) -> Cigar {
+        self.reversed.push(CigarOp::Ins, self.i as u32);
+        self.reversed.push(CigarOp::Del, self.j as u32);
+        self.reversed.reverse();
+        self.reversed
+    }
+}
+
+/// Walks `tb` back through cells with row above `stop_row`, reading each cell's direction byte
+/// (the bits `dp_row` records) from `dir(i, j)`, until it leaves those rows or reaches column 0.
+pub(crate) fn walk(tb: &mut Traceback, stop_row: usize, dir: impl Fn(usize, usize) -> u8) {
+    while tb.i > stop_row && tb.j > 0 {
+        let d = dir(tb.i, tb.j);
+        match tb.state {
+            State::H => match d & 3 {
+                0 => {
+                    tb.reversed.push(CigarOp::Equal, 1);
+                    tb.i -= 1;
+                    tb.j -= 1;
+                }
+                FROM_E => tb.state = State::E,
+                _ => tb.state = State::F,
+            },
+            State::E => {
+                tb.reversed.push(CigarOp::Del, 1);
+                tb.j -= 1;
+                if d & E_EXTENDED == 0 {
+                    tb.state = State::H;
+                }
+            }
+            State::F => {
+                tb.reversed.push(CigarOp::Ins, 1);
+                tb.i -= 1;
+                if d & F_EXTENDED == 0 {
+                    tb.state = State::H;
+                }
+            }
+        }
+    }
 }
 
 /// Replaces the placeholder `=` runs of a traceback with `=` and `X` by comparing residues.
@@ -437,13 +474,26 @@ pub(crate) fn align_window(
     let (q, t) = (sc.encode(&query[qs..qe]), sc.encode(&target[ts..te]));
     let (score, path) = global_traceback(&q, &t, sc, FULL_MATRIX_CELLS);
     debug_assert_eq!(score, end.score);
+    raw_from_path(query, target, sc, (qs, ts), end, &path)
+}
+
+/// The alignment between `start` and `end` along `path` (step 3's result).
+pub(crate) fn raw_from_path(
+    query: &[u8],
+    target: &[u8],
+    sc: &Scoring,
+    (qs, ts): (usize, usize),
+    end: AlignmentEnd,
+    path: &Cigar,
+) -> RawAlignment {
+    let (qe, te) = (end.query_end, end.target_end);
     RawAlignment {
-        score,
+        score: end.score,
         query_start: qs,
         query_end: qe,
         target_start: ts,
         target_end: te,
-        cigar: split_matches(&path, &query[qs..qe], &target[ts..te], sc),
+        cigar: split_matches(path, &query[qs..qe], &target[ts..te], sc),
     }
 }
 

@@ -281,13 +281,12 @@ enum Capture {
 /// `L`'s ISA must be available; `h`, `f` and `col_masks` hold `(n + 1) * W` elements.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn row<L: Lanes, S: ScoreSource<L>, const ENDS: bool>(
+unsafe fn row<L: Lanes, S: ScoreSource<L>, const ENDS: bool, const TRACE: bool>(
     src: &S,
     capture: Capture,
     (i, n, local): (usize, usize, bool),
     (left0, oe, ext): (L, L, L),
-    h: &mut [i16],
-    f: &mut [i16],
+    (h, f, dirs): (&mut [i16], &mut [i16], &mut [i16]),
     (col_masks, row_mask): (&[i16], L),
     best: &mut Best<L>,
 ) {
@@ -295,6 +294,11 @@ unsafe fn row<L: Lanes, S: ScoreSource<L>, const ENDS: bool>(
     // SAFETY: the caller guarantees L's ISA and the buffer sizes; every offset is j * W.
     unsafe {
         let (zero, one) = (L::splat(0), L::splat(1));
+        let (from_e, from_f) = (L::splat(reference::FROM_E as i16), L::splat(reference::FROM_F as i16));
+        let (e_extended, f_extended) = (
+            L::splat(reference::E_EXTENDED as i16),
+            L::splat(reference::F_EXTENDED as i16),
+        );
         let mut diag = L::load(h);
         left0.store(h);
         let (mut left, mut e) = (left0, L::splat(i16::MIN));
@@ -302,11 +306,22 @@ unsafe fn row<L: Lanes, S: ScoreSource<L>, const ENDS: bool>(
         for j in 1..=n {
             let at = j * w;
             let up = L::load(&h[at..]);
-            e = e.subs(ext).max(left.subs(oe));
-            let fv = L::load(&f[at..]).subs(ext).max(up.subs(oe));
-            let mut hv = diag.adds(src.score(j)).max(e).max(fv);
+            let (e_open, e_ext) = (left.subs(oe), e.subs(ext));
+            let (f_open, f_ext) = (up.subs(oe), L::load(&f[at..]).subs(ext));
+            e = e_open.max(e_ext);
+            let fv = f_open.max(f_ext);
+            let d = diag.adds(src.score(j));
+            let mut hv = d.max(e).max(fv);
             if local {
                 hv = hv.max(zero);
+            }
+            if TRACE {
+                // The reference's direction bits: diagonal unless a gap is strictly better,
+                // then E unless F is strictly better; a gap extends only when strictly better.
+                let from = L::select(e.max(fv).gt(d), L::select(fv.gt(e), from_f, from_e), zero);
+                let bits = from.adds(L::select(e_ext.gt(e_open), e_extended, zero));
+                bits.adds(L::select(f_ext.gt(f_open), f_extended, zero))
+                    .store(&mut dirs[at - w..]);
             }
             if capture != Capture::None {
                 let cand = if capture == Capture::Masked {
@@ -344,11 +359,12 @@ unsafe fn row<L: Lanes, S: ScoreSource<L>, const ENDS: bool>(
 /// # Safety
 /// `L`'s ISA must be available.
 #[inline(always)]
-unsafe fn kernel<L: Lanes, S: ScoreSource<L>, const ENDS: bool>(
+unsafe fn kernel<L: Lanes, S: ScoreSource<L>, const ENDS: bool, const TRACE: bool>(
     src: &mut S,
     lens: &[(usize, usize)],
     sc: &Scoring,
     (start, end): (Start, End),
+    dirs: &mut [i16],
     out: &mut [(i32, usize, usize)],
 ) {
     let w = L::WIDTH;
@@ -414,13 +430,18 @@ unsafe fn kernel<L: Lanes, S: ScoreSource<L>, const ENDS: bool>(
                     best.score = best.score.max(cand);
                 }
             }
-            row::<L, S, ENDS>(
+            let row_dirs: &mut [i16] = if TRACE {
+                &mut dirs[(i - 1) * n * w..i * n * w]
+            } else {
+                &mut []
+            };
+            let bufs = (h.as_mut_slice(), f.as_mut_slice(), row_dirs);
+            row::<L, S, ENDS, TRACE>(
                 src,
                 capture,
                 (i, n, local),
                 (left0, oe, ext),
-                &mut h,
-                &mut f,
+                bufs,
                 (&col_masks, row_mask),
                 &mut best,
             );
@@ -467,7 +488,7 @@ macro_rules! entry_points {
             let lens: Vec<(usize, usize)> = targets.iter().map(|t| (query.len(), t.len())).collect();
             let mut src = super::SharedQuery::<$lanes>::new(query, targets, sc);
             // SAFETY: the caller guarantees the ISA.
-            unsafe { super::kernel::<$lanes, _, false>(&mut src, &lens, sc, pass, out) }
+            unsafe { super::kernel::<$lanes, _, false, false>(&mut src, &lens, sc, pass, &mut [], out) }
         }
 
         /// Best cells of DNA pairs (codes), one pair per lane, with the built-in scores.
@@ -480,7 +501,22 @@ macro_rules! entry_points {
             // SAFETY: the caller guarantees the ISA.
             unsafe {
                 let mut src = super::DnaPairs::<$lanes>::new(pairs, a, b);
-                super::kernel::<$lanes, _, true>(&mut src, &lens, sc, pass, out)
+                super::kernel::<$lanes, _, true, false>(&mut src, &lens, sc, pass, &mut [], out)
+            }
+        }
+
+        /// Global alignments of DNA windows (codes), one per lane, recording the reference's
+        /// direction bits in `dirs[((i-1)*n + j-1)*W + l]` (`n` the longest target window).
+        ///
+        /// # Safety
+        /// The CPU must support this module's ISA.
+        $(#[$feature])*
+        pub(super) unsafe fn dna_traceback(pairs: &[(&[u8], &[u8])], sc: &Scoring, (a, b): (i32, i32), dirs: &mut [i16], out: &mut [(i32, usize, usize)]) {
+            let lens: Vec<(usize, usize)> = pairs.iter().map(|p| (p.0.len(), p.1.len())).collect();
+            // SAFETY: the caller guarantees the ISA.
+            unsafe {
+                let mut src = super::DnaPairs::<$lanes>::new(pairs, a, b);
+                super::kernel::<$lanes, _, false, true>(&mut src, &lens, sc, (Start::Anchored, End::Corner), dirs, out)
             }
         }
     };
@@ -625,6 +661,63 @@ pub(crate) fn pair_starts(
         .collect()
 }
 
+/// Windows traced back in SIMD lanes hold at most this many cells (4 MiB of direction bits
+/// for 16 lanes); larger ones use the reference's checkpointed traceback.
+const MAX_TRACE_CELLS: usize = 1 << 17;
+
+/// A query, a target, and the start and end of an alignment between them.
+pub(crate) type Window<'a> = (&'a [u8], &'a [u8], (usize, usize), AlignmentEnd);
+
+/// Step 3 for each `(query, target, start, end)`: what [`reference::align_window`] returns,
+/// with the DP and its direction bits in SIMD lanes where the scoring is the built-in DNA
+/// model, and the reference's own walk back through them.
+pub(crate) fn align_windows(isa: Isa, items: &[Window], sc: &Scoring) -> Vec<reference::RawAlignment> {
+    let window = |k: usize| {
+        let (q, t, (qs, ts), end) = items[k];
+        (&q[qs..end.query_end], &t[ts..end.target_end])
+    };
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by_key(|&k| (window(k).0.len(), window(k).1.len(), k));
+    let dna = sc.dna_match_mismatch();
+    let (fast, slow): (Vec<usize>, Vec<usize>) = order.into_iter().partition(|&k| {
+        let (q, t) = window(k);
+        let (m, n) = (q.len(), t.len());
+        dna.is_some() && m > 0 && n > 0 && m * n <= MAX_TRACE_CELLS && fits_i16(m, n, Start::Anchored, sc)
+    });
+    let mut done: Vec<Option<reference::RawAlignment>> = vec![None; items.len()];
+    for k in slow {
+        let (q, t, start, end) = items[k];
+        done[k] = Some(reference::align_window(q, t, sc, start, end));
+    }
+    let (w, mut out) = (isa.lanes(), vec![(0, 0, 0); isa.lanes()]);
+    for batch in fast.chunks(w) {
+        let encoded: Vec<(Vec<u8>, Vec<u8>)> = batch
+            .iter()
+            .map(|&k| (sc.encode(window(k).0), sc.encode(window(k).1)))
+            .collect();
+        let refs: Vec<(&[u8], &[u8])> = encoded.iter().map(|(q, t)| (q.as_slice(), t.as_slice())).collect();
+        let (m, n) = (
+            refs.iter().map(|p| p.0.len()).max().unwrap_or(0),
+            refs.iter().map(|p| p.1.len()).max().unwrap_or(0),
+        );
+        let mut dirs = vec![0i16; m * n * w];
+        on_isa!(
+            isa,
+            dna_traceback(&refs, sc, dna.unwrap_or((0, 0)), &mut dirs, &mut out[..batch.len()])
+        );
+        for (l, (&k, &(score, _, _))) in batch.iter().zip(&out).enumerate() {
+            let (q, t, start, end) = items[k];
+            debug_assert_eq!(score, end.score);
+            let mut tb = reference::Traceback::new(refs[l].0.len(), refs[l].1.len());
+            reference::walk(&mut tb, 0, |i, j| dirs[((i - 1) * n + j - 1) * w + l] as u8);
+            done[k] = Some(reference::raw_from_path(q, t, sc, start, end, &tb.finish()));
+        }
+    }
+    done.into_iter()
+        .map(|raw| raw.expect("every window is aligned"))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -724,6 +817,26 @@ mod tests {
                 .collect();
             for isa in isas() {
                 prop_assert_eq!(&pair_starts(isa, &with_ends, &sc, mode), &want, "{:?}", isa);
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 600, ..ProptestConfig::default() })]
+
+        #[test]
+        fn dna_windows_align_like_the_reference((sc, mode, pairs) in dna_case()) {
+            let items: Vec<Window> = pairs
+                .iter()
+                .filter_map(|(q, t)| {
+                    let end = reference::find_end(q, t, &sc, mode)?;
+                    let raw = reference::align_from_end(q, t, &sc, mode, end);
+                    Some((q.as_slice(), t.as_slice(), (raw.query_start, raw.target_start), end))
+                })
+                .collect();
+            let want: Vec<_> = items.iter().map(|&(q, t, start, end)| reference::align_window(q, t, &sc, start, end)).collect();
+            for isa in isas() {
+                prop_assert_eq!(&align_windows(isa, &items, &sc), &want, "{:?}", isa);
             }
         }
     }
