@@ -112,15 +112,16 @@ impl Aligner {
         Ok(())
     }
 
+    /// The SIMD ISA the CPU backend uses, `None` for the scalar backend.
+    fn isa(&self) -> Option<cpu::Isa> {
+        (self.config.backend != Backend::Scalar).then(cpu::isa)
+    }
+
     /// Aligns one query against one target (both strands when configured); `None` when there
     /// is no alignment (an empty sequence, or no positive local score).
     pub fn align(&self, query: &[u8], target: &[u8]) -> Result<Option<Alignment>> {
-        self.check_length("query", query)?;
-        self.check_length("target", target)?;
-        let rc = self.both_strands().then(|| reverse_complement(query));
-        Ok(self
-            .best_strand(query, rc.as_deref(), target)
-            .map(|(end, strand)| self.align_strand(query, rc.as_deref(), target, strand, end)))
+        let mut result = self.align_pairs(&[Record::new("query", query)], &[Record::new("target", target)])?;
+        Ok(result.pop().flatten())
     }
 
     /// Aligns record `i` of `queries` against record `i` of `targets`.
@@ -134,67 +135,24 @@ impl Aligner {
         for r in queries.iter().chain(targets) {
             self.check_length(&r.id, &r.seq)?;
         }
-        let (sc, mode) = (&self.config.scoring, self.config.mode);
-        let simd = (self.config.backend != Backend::Scalar).then(cpu::isa);
-        // Chunks keep every thread's SIMD lanes full and the output in input order.
-        const CHUNK: usize = 1024;
         let chunks = par_map(queries.len().div_ceil(CHUNK), self.config.threads, |c| {
             let range = c * CHUNK..queries.len().min((c + 1) * CHUNK);
-            let rcs: Vec<Option<Vec<u8>>> = range
-                .clone()
-                .map(|i| self.both_strands().then(|| reverse_complement(&queries[i].seq)))
-                .collect();
-            let fwd: Vec<(&[u8], &[u8])> = range
-                .clone()
-                .map(|i| (queries[i].seq.as_slice(), targets[i].seq.as_slice()))
-                .collect();
-            let rev: Vec<(&[u8], &[u8])> = range
-                .clone()
-                .zip(&rcs)
-                .filter_map(|(i, rc)| Some((rc.as_deref()?, targets[i].seq.as_slice())))
-                .collect();
-            let ends = |pairs: &[(&[u8], &[u8])]| match simd {
-                Some(isa) => cpu::pair_ends(isa, pairs, sc, mode),
-                None => pairs.iter().map(|(q, t)| reference::find_end(q, t, sc, mode)).collect(),
-            };
-            let (fwd_ends, mut rev_ends) = (ends(&fwd), ends(&rev).into_iter());
-            let chosen: Vec<Option<(AlignmentEnd, Strand)>> = rcs
+            let strands = Strands::new(self, &queries[range.clone()]);
+            let chosen = strands.choose(self, |_| {
+                targets[range.clone()].iter().map(|t| t.seq.as_slice()).collect()
+            });
+            let items: Vec<_> = chosen
                 .iter()
-                .zip(fwd_ends)
-                .map(|(rc, f)| pick_strand(f, rc.as_ref().and_then(|_| rev_ends.next().flatten()), |e| e.score))
-                .collect();
-            let aligned = |i: usize, strand| match strand {
-                Strand::Forward => queries[i].seq.as_slice(),
-                Strand::Reverse => rcs[i - range.start].as_deref().unwrap_or_default(),
-            };
-            let mapped: Vec<(&[u8], &[u8], AlignmentEnd)> = range
-                .clone()
-                .zip(&chosen)
-                .filter_map(|(i, c)| c.map(|(end, strand)| (aligned(i, strand), targets[i].seq.as_slice(), end)))
-                .collect();
-            let mut raws = match simd {
-                Some(isa) => {
-                    let starts = cpu::pair_starts(isa, &mapped, sc, mode);
-                    let items: Vec<_> = mapped
-                        .iter()
-                        .zip(starts)
-                        .map(|(&(q, t, end), start)| (q, t, start, end))
-                        .collect();
-                    cpu::align_windows(isa, &items, sc)
-                }
-                None => mapped
-                    .iter()
-                    .map(|&(q, t, end)| reference::align_from_end(q, t, sc, mode, end))
-                    .collect(),
-            }
-            .into_iter();
-            range
-                .clone()
-                .zip(chosen)
-                .map(|(i, c)| {
-                    let (_, strand) = c?;
-                    Some(self.to_alignment(queries[i].seq.len(), raws.next()?, strand))
+                .enumerate()
+                .filter_map(|(k, c)| {
+                    c.map(|(end, strand)| (strands.aligned(k, strand), targets[range.start + k].seq.as_slice(), end))
                 })
+                .collect();
+            let mut raws = self.finish(&items).into_iter();
+            chosen
+                .into_iter()
+                .enumerate()
+                .map(|(k, c)| Some(self.to_alignment(strands.queries[k].seq.len(), raws.next()?, c?.1)))
                 .collect::<Vec<_>>()
         });
         Ok(chunks.into_iter().flatten().collect())
@@ -206,15 +164,24 @@ impl Aligner {
         for r in queries.iter().chain(targets) {
             self.check_length(&r.id, &r.seq)?;
         }
+        Ok(match self.isa() {
+            // Few targets (a genome): one query per lane, every target in turn.
+            Some(isa) if targets.len() < isa.lanes() && self.config.scoring.dna_match_mismatch().is_some() => {
+                self.search_query_lanes(queries, targets)
+            }
+            isa => self.search_target_lanes(isa, queries, targets),
+        })
+    }
+
+    /// Search with one target per SIMD lane (or the reference), query by query.
+    fn search_target_lanes(&self, isa: Option<cpu::Isa>, queries: &[Record], targets: &[Record]) -> Vec<Vec<Hit>> {
         let (sc, mode) = (&self.config.scoring, self.config.mode);
-        // One target per SIMD lane pays off once there are enough targets to fill the lanes.
-        let simd = (self.config.backend != Backend::Scalar && targets.len() >= cpu::isa().lanes()).then(cpu::isa);
+        let simd = isa.filter(|isa| targets.len() >= isa.lanes());
         let target_seqs: Vec<&[u8]> = targets.iter().map(|t| t.seq.as_slice()).collect();
-        Ok(par_map(queries.len(), self.config.threads, |qi| {
+        par_map(queries.len(), self.config.threads, |qi| {
             let q = &queries[qi].seq;
             let rc = self.both_strands().then(|| reverse_complement(q));
-            // (score, target, strand, end when already known)
-            let mut scored: Vec<(i32, usize, Strand, Option<AlignmentEnd>)> = match simd {
+            let mut scored: Vec<Scored> = match simd {
                 Some(isa) => {
                     let fwd = cpu::search_scores(isa, q, &target_seqs, sc, mode);
                     let rev = rc
@@ -231,60 +198,111 @@ impl Aligner {
                     .iter()
                     .enumerate()
                     .filter_map(|(ti, t)| {
-                        self.best_strand(q, rc.as_deref(), &t.seq)
-                            .map(|(end, strand)| (end.score, ti, strand, Some(end)))
+                        let fwd = reference::find_end(q, &t.seq, sc, mode);
+                        let rev = rc.as_deref().and_then(|rc| reference::find_end(rc, &t.seq, sc, mode));
+                        pick_strand(fwd, rev, |e| e.score).map(|(end, strand)| (end.score, ti, strand, Some(end)))
                     })
                     .collect(),
             };
-            scored.sort_by_key(|&(score, ti, _, _)| (std::cmp::Reverse(score), ti));
-            scored.truncate(self.config.top_k);
-            scored
-                .into_iter()
-                .map(|(_, ti, strand, end)| {
-                    let t = &targets[ti].seq;
+            top_k(&mut scored, self.config.top_k);
+            let aligned = |strand| {
+                if strand == Strand::Forward {
+                    q.as_slice()
+                } else {
+                    rc.as_deref().unwrap_or(q)
+                }
+            };
+            let items: Vec<_> = scored
+                .iter()
+                .map(|&(_, ti, strand, end)| {
+                    let t = targets[ti].seq.as_slice();
                     let end = end.unwrap_or_else(|| {
-                        let aligned = if strand == Strand::Forward {
-                            q.as_slice()
-                        } else {
-                            rc.as_deref().unwrap_or(q)
-                        };
-                        reference::find_end(aligned, t, sc, mode).expect("a scored pair has an end")
+                        reference::find_end(aligned(strand), t, sc, mode).expect("a scored pair has an end")
                     });
-                    Hit {
-                        target: ti,
-                        alignment: self.align_strand(q, rc.as_deref(), t, strand, end),
-                    }
+                    (aligned(strand), t, end)
+                })
+                .collect();
+            let raws = self.finish(&items);
+            scored
+                .iter()
+                .zip(raws)
+                .map(|(&(_, ti, strand, _), raw)| Hit {
+                    target: ti,
+                    alignment: self.to_alignment(q.len(), raw, strand),
                 })
                 .collect()
-        }))
+        })
     }
 
-    /// The better strand's alignment end; forward wins ties.
-    fn best_strand(&self, query: &[u8], rc: Option<&[u8]>, target: &[u8]) -> Option<(AlignmentEnd, Strand)> {
-        let (sc, mode) = (&self.config.scoring, self.config.mode);
-        let fwd = reference::find_end(query, target, sc, mode);
-        let rev = rc.and_then(|rc| reference::find_end(rc, target, sc, mode));
-        pick_strand(fwd, rev, |e| e.score)
+    /// Search with one query per SIMD lane against each target in turn (DNA, few targets).
+    fn search_query_lanes(&self, queries: &[Record], targets: &[Record]) -> Vec<Vec<Hit>> {
+        let chunks = par_map(queries.len().div_ceil(CHUNK), self.config.threads, |c| {
+            let range = c * CHUNK..queries.len().min((c + 1) * CHUNK);
+            let strands = Strands::new(self, &queries[range.clone()]);
+            let mut scored: Vec<Vec<Scored>> = vec![Vec::new(); range.len()];
+            for (ti, t) in targets.iter().enumerate() {
+                let chosen = strands.choose(self, |k| vec![t.seq.as_slice(); k]);
+                for (hits, c) in scored.iter_mut().zip(chosen) {
+                    hits.extend(c.map(|(end, strand)| (end.score, ti, strand, Some(end))));
+                }
+            }
+            let mut items = Vec::new();
+            for (k, hits) in scored.iter_mut().enumerate() {
+                top_k(hits, self.config.top_k);
+                for &(_, ti, strand, end) in hits.iter() {
+                    items.push((
+                        strands.aligned(k, strand),
+                        targets[ti].seq.as_slice(),
+                        end.expect("ends are known"),
+                    ));
+                }
+            }
+            let mut raws = self.finish(&items).into_iter();
+            scored
+                .iter()
+                .enumerate()
+                .map(|(k, hits)| {
+                    let q_len = strands.queries[k].seq.len();
+                    hits.iter()
+                        .zip(raws.by_ref())
+                        .map(|(&(_, ti, strand, _), raw)| Hit {
+                            target: ti,
+                            alignment: self.to_alignment(q_len, raw, strand),
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .collect::<Vec<_>>()
+        });
+        chunks.into_iter().flatten().collect()
     }
 
-    fn align_strand(
-        &self,
-        query: &[u8],
-        rc: Option<&[u8]>,
-        target: &[u8],
-        strand: Strand,
-        end: AlignmentEnd,
-    ) -> Alignment {
+    /// Step 1 for each `(query, target)` pair, in SIMD lanes where possible.
+    fn ends(&self, pairs: &[(&[u8], &[u8])]) -> Vec<Option<AlignmentEnd>> {
         let (sc, mode) = (&self.config.scoring, self.config.mode);
-        let aligned = match strand {
-            Strand::Forward => query,
-            Strand::Reverse => rc.expect("reverse strand implies a reverse complement"),
-        };
-        self.to_alignment(
-            query.len(),
-            reference::align_from_end(aligned, target, sc, mode, end),
-            strand,
-        )
+        match self.isa() {
+            Some(isa) => cpu::pair_ends(isa, pairs, sc, mode),
+            None => pairs.iter().map(|(q, t)| reference::find_end(q, t, sc, mode)).collect(),
+        }
+    }
+
+    /// Steps 2 and 3 for each `(aligned query, target, end)`, in SIMD lanes where possible.
+    fn finish(&self, items: &[(&[u8], &[u8], AlignmentEnd)]) -> Vec<RawAlignment> {
+        let (sc, mode) = (&self.config.scoring, self.config.mode);
+        match self.isa() {
+            Some(isa) => {
+                let starts = cpu::pair_starts(isa, items, sc, mode);
+                let windows: Vec<_> = items
+                    .iter()
+                    .zip(starts)
+                    .map(|(&(q, t, end), start)| (q, t, start, end))
+                    .collect();
+                cpu::align_windows(isa, &windows, sc)
+            }
+            None => items
+                .iter()
+                .map(|&(q, t, end)| reference::align_from_end(q, t, sc, mode, end))
+                .collect(),
+        }
     }
 
     /// The alignment of the query as given, from a raw alignment of the strand aligned.
@@ -303,6 +321,69 @@ impl Aligner {
             cigar: raw.cigar,
         }
     }
+}
+
+/// Queries per work unit: enough to keep SIMD lanes full, few enough to spread over threads.
+const CHUNK: usize = 1024;
+
+/// A chunk of queries with their reverse complements when both strands are aligned.
+struct Strands<'a> {
+    queries: &'a [Record],
+    rcs: Vec<Option<Vec<u8>>>,
+}
+
+impl<'a> Strands<'a> {
+    fn new(aligner: &Aligner, queries: &'a [Record]) -> Strands<'a> {
+        let rcs = queries
+            .iter()
+            .map(|q| aligner.both_strands().then(|| reverse_complement(&q.seq)))
+            .collect();
+        Strands { queries, rcs }
+    }
+
+    /// Query `k` on `strand`.
+    fn aligned(&self, k: usize, strand: Strand) -> &[u8] {
+        match strand {
+            Strand::Forward => &self.queries[k].seq,
+            Strand::Reverse => self.rcs[k].as_deref().unwrap_or_default(),
+        }
+    }
+
+    /// The better strand's end of each query against `targets(n)[k]` (`n` queries).
+    fn choose<'t>(
+        &self,
+        aligner: &Aligner,
+        targets: impl Fn(usize) -> Vec<&'t [u8]>,
+    ) -> Vec<Option<(AlignmentEnd, Strand)>> {
+        let targets = targets(self.queries.len());
+        let fwd: Vec<(&[u8], &[u8])> = self
+            .queries
+            .iter()
+            .zip(&targets)
+            .map(|(q, &t)| (q.seq.as_slice(), t))
+            .collect();
+        let rev: Vec<(&[u8], &[u8])> = self
+            .rcs
+            .iter()
+            .zip(&targets)
+            .filter_map(|(rc, &t)| Some((rc.as_deref()?, t)))
+            .collect();
+        let (fwd_ends, mut rev_ends) = (aligner.ends(&fwd), aligner.ends(&rev).into_iter());
+        self.rcs
+            .iter()
+            .zip(fwd_ends)
+            .map(|(rc, f)| pick_strand(f, rc.as_ref().and_then(|_| rev_ends.next().flatten()), |e| e.score))
+            .collect()
+    }
+}
+
+/// A candidate hit: score, target index, strand, and the end where already known.
+type Scored = (i32, usize, Strand, Option<AlignmentEnd>);
+
+/// Keeps the `k` best: highest score first, ties to the lower target index.
+fn top_k<T>(scored: &mut Vec<(i32, usize, Strand, T)>, k: usize) {
+    scored.sort_by_key(|&(score, ti, _, _)| (std::cmp::Reverse(score), ti));
+    scored.truncate(k);
 }
 
 /// The better of a forward and a reverse-strand result by `score`; forward wins ties.

@@ -28,8 +28,9 @@ use std::sync::OnceLock;
 /// The largest DP value magnitude allowed in 16-bit lanes: half the range, so that masking
 /// with `i16::MIN` always loses against a true value.
 const I16_SAFE: i64 = 16_383;
-/// Longest sequence whose coordinates fit the 16-bit position lanes.
-const MAX_LEN: usize = i16::MAX as usize;
+/// Longest sequence whose coordinates fit the 16-bit position lanes (read back as `u16`;
+/// positions are only ever selected, never compared).
+const MAX_LEN: usize = u16::MAX as usize;
 
 /// An instruction set the kernels can use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -293,7 +294,7 @@ unsafe fn row<L: Lanes, S: ScoreSource<L>, const ENDS: bool, const TRACE: bool>(
     let w = L::WIDTH;
     // SAFETY: the caller guarantees L's ISA and the buffer sizes; every offset is j * W.
     unsafe {
-        let (zero, one) = (L::splat(0), L::splat(1));
+        let zero = L::splat(0);
         let (from_e, from_f) = (L::splat(reference::FROM_E as i16), L::splat(reference::FROM_F as i16));
         let (e_extended, f_extended) = (
             L::splat(reference::E_EXTENDED as i16),
@@ -302,7 +303,7 @@ unsafe fn row<L: Lanes, S: ScoreSource<L>, const ENDS: bool, const TRACE: bool>(
         let mut diag = L::load(h);
         left0.store(h);
         let (mut left, mut e) = (left0, L::splat(i16::MIN));
-        let (mut row_best, mut row_j, mut jv) = (L::splat(i16::MIN), zero, zero);
+        let (mut row_best, mut row_j) = (L::splat(i16::MIN), zero);
         for j in 1..=n {
             let at = j * w;
             let up = L::load(&h[at..]);
@@ -330,8 +331,7 @@ unsafe fn row<L: Lanes, S: ScoreSource<L>, const ENDS: bool, const TRACE: bool>(
                     hv
                 };
                 if ENDS {
-                    jv = jv.adds(one);
-                    row_j = L::select(cand.gt(row_best), jv, row_j);
+                    row_j = L::select(cand.gt(row_best), L::splat(j as u16 as i16), row_j);
                 }
                 row_best = row_best.max(cand);
             }
@@ -343,7 +343,7 @@ unsafe fn row<L: Lanes, S: ScoreSource<L>, const ENDS: bool, const TRACE: bool>(
         if capture != Capture::None {
             if ENDS {
                 let better = row_best.gt(best.score);
-                best.i = L::select(better, L::splat(i as i16), best.i);
+                best.i = L::select(better, L::splat(i as u16 as i16), best.i);
                 best.j = L::select(better, row_j, best.j);
             }
             best.score = best.score.max(row_best);
@@ -424,7 +424,7 @@ unsafe fn kernel<L: Lanes, S: ScoreSource<L>, const ENDS: bool, const TRACE: boo
                     let cand = left0.adds(row_mask);
                     if ENDS {
                         let better = cand.gt(best.score);
-                        best.i = L::select(better, L::splat(i as i16), best.i);
+                        best.i = L::select(better, L::splat(i as u16 as i16), best.i);
                         best.j = L::select(better, L::splat(0), best.j);
                     }
                     best.score = best.score.max(cand);
@@ -451,7 +451,7 @@ unsafe fn kernel<L: Lanes, S: ScoreSource<L>, const ENDS: bool, const TRACE: boo
         best.i.store(&mut is);
         best.j.store(&mut js);
         for (l, o) in out.iter_mut().enumerate() {
-            *o = (scores[l] as i32, is[l] as usize, js[l] as usize);
+            *o = (scores[l] as i32, is[l] as u16 as usize, js[l] as u16 as usize);
         }
     }
 }
@@ -837,6 +837,27 @@ mod tests {
             let want: Vec<_> = items.iter().map(|&(q, t, start, end)| reference::align_window(q, t, &sc, start, end)).collect();
             for isa in isas() {
                 prop_assert_eq!(&align_windows(isa, &items, &sc), &want, "{:?}", isa);
+            }
+        }
+    }
+
+    #[test]
+    fn coordinates_beyond_i16_are_read_back_unsigned() {
+        let sc = Scoring::default_for(Alphabet::Dna);
+        let mut x = 7u32;
+        let target: Vec<u8> = (0..40_000)
+            .map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                b"ACGT"[(x >> 16) as usize % 4]
+            })
+            .collect();
+        let reads: Vec<Vec<u8>> = (0..20).map(|k| target[33_000 + k * 300..33_100 + k * 300].to_vec()).collect();
+        let pairs: Vec<(&[u8], &[u8])> = reads.iter().map(|r| (r.as_slice(), target.as_slice())).collect();
+        for mode in [Mode::Local, Mode::SemiGlobal] {
+            let want: Vec<_> = pairs.iter().map(|(q, t)| reference::find_end(q, t, &sc, mode)).collect();
+            assert!(want.iter().all(|e| e.is_some_and(|e| e.target_end > 33_000)));
+            for isa in isas() {
+                assert_eq!(pair_ends(isa, &pairs, &sc, mode), want, "{isa:?} {mode:?}");
             }
         }
     }
