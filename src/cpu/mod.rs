@@ -150,12 +150,25 @@ impl<'a, L: Lanes> SharedQuery<'a, L> {
     fn new(query: &'a [u8], targets: &[&[u8]], sc: &Scoring) -> Self {
         let (w, dim) = (L::WIDTH, sc.dim());
         let n = targets.iter().map(|t| t.len()).max().unwrap_or(0);
-        let mut profile = vec![i16::MIN; n * dim * w];
+        // The matrix by target residue, with one extra code (`dim`) for padding, and the
+        // targets' codes by position; then every (c, j) writes its W lanes contiguously.
+        let pad = dim;
+        let mut by_target = vec![i16::MIN; (dim + 1) * dim];
+        for tc in 0..dim {
+            for c in 0..dim {
+                by_target[tc * dim + c] = sc.profile_row(c as u8)[tc] as i16;
+            }
+        }
+        let mut codes = vec![pad; n * w];
         for (l, t) in targets.iter().enumerate() {
             for (j, &tc) in t.iter().enumerate() {
-                for c in 0..dim {
-                    profile[(c * n + j) * w + l] = sc.profile_row(c as u8)[tc as usize] as i16;
-                }
+                codes[j * w + l] = tc as usize;
+            }
+        }
+        let mut profile = vec![0i16; n * dim * w];
+        for (c, plane) in profile.chunks_exact_mut(n * w).enumerate() {
+            for (cell, &tc) in plane.iter_mut().zip(&codes) {
+                *cell = by_target[tc * dim + c];
             }
         }
         SharedQuery {
@@ -264,16 +277,13 @@ struct Best<L> {
     j: L,
 }
 
-/// What a row records about its cells.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Capture {
-    /// Nothing (rows where no lane can end).
-    None,
-    /// Every cell (an alignment may end anywhere).
-    All,
-    /// Cells where a lane's alignment may end, selected by masks.
-    Masked,
-}
+/// What a row records about its cells (a const parameter of [`row`], so that each variant
+/// compiles without branches in its inner loop): nothing (rows where no lane can end)...
+const CAPTURE_NONE: u8 = 0;
+/// ... every cell (an alignment may end anywhere) ...
+const CAPTURE_ALL: u8 = 1;
+/// ... or the cells where a lane's alignment may end, selected by masks.
+const CAPTURE_MASKED: u8 = 2;
 
 /// One DP row `i` over columns `1..=n`: the reference's `dp_row` with lanes. `h` and `f` hold
 /// rows `i-1` on entry and row `i` on exit, `W` lanes per column.
@@ -282,10 +292,16 @@ enum Capture {
 /// `L`'s ISA must be available; `h`, `f` and `col_masks` hold `(n + 1) * W` elements.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn row<L: Lanes, S: ScoreSource<L>, const ENDS: bool, const TRACE: bool>(
+unsafe fn row<
+    L: Lanes,
+    S: ScoreSource<L>,
+    const ENDS: bool,
+    const TRACE: bool,
+    const CAPTURE: u8,
+    const LOCAL: bool,
+>(
     src: &S,
-    capture: Capture,
-    (i, n, local): (usize, usize, bool),
+    (i, n): (usize, usize),
     (left0, oe, ext): (L, L, L),
     (h, f, dirs): (&mut [i16], &mut [i16], &mut [i16]),
     (col_masks, row_mask): (&[i16], L),
@@ -313,7 +329,7 @@ unsafe fn row<L: Lanes, S: ScoreSource<L>, const ENDS: bool, const TRACE: bool>(
             let fv = f_open.max(f_ext);
             let d = diag.adds(src.score(j));
             let mut hv = d.max(e).max(fv);
-            if local {
+            if LOCAL {
                 hv = hv.max(zero);
             }
             if TRACE {
@@ -324,8 +340,8 @@ unsafe fn row<L: Lanes, S: ScoreSource<L>, const ENDS: bool, const TRACE: bool>(
                 bits.adds(L::select(f_ext.gt(f_open), f_extended, zero))
                     .store(&mut dirs[at - w..]);
             }
-            if capture != Capture::None {
-                let cand = if capture == Capture::Masked {
+            if CAPTURE != CAPTURE_NONE {
+                let cand = if CAPTURE == CAPTURE_MASKED {
                     hv.adds(row_mask).adds(L::load(&col_masks[at..]))
                 } else {
                     hv
@@ -340,7 +356,7 @@ unsafe fn row<L: Lanes, S: ScoreSource<L>, const ENDS: bool, const TRACE: bool>(
             fv.store(&mut f[at..]);
             left = hv;
         }
-        if capture != Capture::None {
+        if CAPTURE != CAPTURE_NONE {
             if ENDS {
                 let better = row_best.gt(best.score);
                 best.i = L::select(better, L::splat(i as u16 as i16), best.i);
@@ -409,12 +425,12 @@ unsafe fn kernel<L: Lanes, S: ScoreSource<L>, const ENDS: bool, const TRACE: boo
             src.start_row(i);
             let left0 = L::splat(clamp16(border(start, i, sc)));
             let capture = match end {
-                End::Anywhere => Capture::All,
-                _ if (0..w).any(|l| lane_len(l).0 == i) => Capture::Masked,
-                _ => Capture::None,
+                End::Anywhere => CAPTURE_ALL,
+                _ if (0..w).any(|l| lane_len(l).0 == i) => CAPTURE_MASKED,
+                _ => CAPTURE_NONE,
             };
             let mut row_mask = L::splat(i16::MIN);
-            if capture == Capture::Masked {
+            if capture == CAPTURE_MASKED {
                 for (l, v) in mask.iter_mut().enumerate() {
                     *v = if lane_len(l).0 == i { 0 } else { i16::MIN };
                 }
@@ -436,15 +452,23 @@ unsafe fn kernel<L: Lanes, S: ScoreSource<L>, const ENDS: bool, const TRACE: boo
                 &mut []
             };
             let bufs = (h.as_mut_slice(), f.as_mut_slice(), row_dirs);
-            row::<L, S, ENDS, TRACE>(
-                src,
-                capture,
-                (i, n, local),
-                (left0, oe, ext),
-                bufs,
-                (&col_masks, row_mask),
-                &mut best,
-            );
+            let (consts, masks) = ((left0, oe, ext), (col_masks.as_slice(), row_mask));
+            // Local passes end anywhere: the only variant that clamps at zero.
+            match (capture, local) {
+                (CAPTURE_ALL, true) => {
+                    row::<L, S, ENDS, TRACE, CAPTURE_ALL, true>(src, (i, n), consts, bufs, masks, &mut best)
+                }
+                (CAPTURE_ALL, false) => {
+                    row::<L, S, ENDS, TRACE, CAPTURE_ALL, false>(src, (i, n), consts, bufs, masks, &mut best)
+                }
+                (CAPTURE_MASKED, false) => {
+                    row::<L, S, ENDS, TRACE, CAPTURE_MASKED, false>(src, (i, n), consts, bufs, masks, &mut best)
+                }
+                (CAPTURE_NONE, false) => {
+                    row::<L, S, ENDS, TRACE, CAPTURE_NONE, false>(src, (i, n), consts, bufs, masks, &mut best)
+                }
+                _ => unreachable!("local passes end anywhere"),
+            }
         }
         let (mut scores, mut is, mut js) = (vec![0i16; w], vec![0i16; w], vec![0i16; w]);
         best.score.store(&mut scores);
@@ -851,10 +875,15 @@ mod tests {
                 b"ACGT"[(x >> 16) as usize % 4]
             })
             .collect();
-        let reads: Vec<Vec<u8>> = (0..20).map(|k| target[33_000 + k * 300..33_100 + k * 300].to_vec()).collect();
+        let reads: Vec<Vec<u8>> = (0..20)
+            .map(|k| target[33_000 + k * 300..33_100 + k * 300].to_vec())
+            .collect();
         let pairs: Vec<(&[u8], &[u8])> = reads.iter().map(|r| (r.as_slice(), target.as_slice())).collect();
         for mode in [Mode::Local, Mode::SemiGlobal] {
-            let want: Vec<_> = pairs.iter().map(|(q, t)| reference::find_end(q, t, &sc, mode)).collect();
+            let want: Vec<_> = pairs
+                .iter()
+                .map(|(q, t)| reference::find_end(q, t, &sc, mode))
+                .collect();
             assert!(want.iter().all(|e| e.is_some_and(|e| e.target_end > 33_000)));
             for isa in isas() {
                 assert_eq!(pair_ends(isa, &pairs, &sc, mode), want, "{isa:?} {mode:?}");
