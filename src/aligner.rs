@@ -4,9 +4,9 @@ use crate::alignment::{Alignment, Hit, Mode, Strand};
 use crate::cpu;
 use crate::error::{Error, Result};
 use crate::io::Record;
+use crate::parallel::par_map;
 use crate::reference::{self, AlignmentEnd, RawAlignment};
 use crate::scoring::{Alphabet, Scoring, reverse_complement};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Which strands of a DNA query are aligned. Protein queries are always forward only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,15 +178,22 @@ impl Aligner {
         let (sc, mode) = (&self.config.scoring, self.config.mode);
         let simd = isa.filter(|isa| targets.len() >= isa.lanes());
         let target_seqs: Vec<&[u8]> = targets.iter().map(|t| t.seq.as_slice()).collect();
-        par_map(queries.len(), self.config.threads, |qi| {
+        // Threads split the queries, or each query's targets when there are too few queries.
+        let threads = self.config.threads;
+        let (outer, inner) = if queries.len() >= threads {
+            (threads, 1)
+        } else {
+            (1, threads)
+        };
+        par_map(queries.len(), outer, |qi| {
             let q = &queries[qi].seq;
             let rc = self.both_strands().then(|| reverse_complement(q));
             let mut scored: Vec<Scored> = match simd {
                 Some(isa) => {
-                    let fwd = cpu::search_scores(isa, q, &target_seqs, sc, mode);
+                    let fwd = cpu::search_scores(isa, q, &target_seqs, sc, mode, inner);
                     let rev = rc
                         .as_deref()
-                        .map(|rc| cpu::search_scores(isa, rc, &target_seqs, sc, mode));
+                        .map(|rc| cpu::search_scores(isa, rc, &target_seqs, sc, mode, inner));
                     let rev = rev.unwrap_or_else(|| vec![None; targets.len()]);
                     fwd.into_iter()
                         .zip(rev)
@@ -393,39 +400,4 @@ fn pick_strand<T>(fwd: Option<T>, rev: Option<T>, score: impl Fn(&T) -> i32) -> 
         (None, Some(r)) => Some((r, Strand::Reverse)),
         (f, _) => f.map(|f| (f, Strand::Forward)),
     }
-}
-
-/// `f(0..n)` on `threads` scoped threads, results in index order whatever the thread count.
-fn par_map<R: Send>(n: usize, threads: usize, f: impl Fn(usize) -> R + Sync) -> Vec<R> {
-    if threads <= 1 || n <= 1 {
-        return (0..n).map(f).collect();
-    }
-    let next = AtomicUsize::new(0);
-    let mut results: Vec<Option<R>> = (0..n).map(|_| None).collect();
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads.min(n))
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        if i >= n {
-                            return done;
-                        }
-                        done.push((i, f(i)));
-                    }
-                })
-            })
-            .collect();
-        for worker in workers {
-            match worker.join() {
-                Ok(done) => done.into_iter().for_each(|(i, r)| results[i] = Some(r)),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
-    });
-    results
-        .into_iter()
-        .map(|r| r.expect("every index is computed"))
-        .collect()
 }

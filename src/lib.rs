@@ -26,6 +26,7 @@ pub mod cpu;
 pub mod devices;
 mod error;
 pub mod io;
+mod parallel;
 pub mod reference;
 pub(crate) mod scoring;
 

@@ -21,6 +21,7 @@ mod portable;
 mod sse41;
 
 use crate::alignment::Mode;
+use crate::parallel::par_map;
 use crate::reference::{self, AlignmentEnd, End, Start, border, forward_pass};
 use crate::scoring::Scoring;
 use std::sync::OnceLock;
@@ -116,6 +117,49 @@ pub(crate) trait Lanes: Copy {
     unsafe fn select(mask: Self, a: Self, b: Self) -> Self;
 }
 
+/// A buffer of `i16` borrowed from a per-thread pool and returned on drop: the kernels' large
+/// buffers would otherwise be mapped and unmapped by the allocator for every batch, and the
+/// page faults serialise threads in the kernel.
+struct Scratch(Vec<i16>);
+
+thread_local! {
+    static POOL: std::cell::RefCell<Vec<Vec<i16>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl Scratch {
+    /// `len` elements set to `fill`.
+    fn new(len: usize, fill: i16) -> Scratch {
+        let mut v = POOL.with(|p| p.borrow_mut().pop()).unwrap_or_default();
+        v.clear();
+        v.resize(len, fill);
+        Scratch(v)
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [i16] {
+        &mut self.0
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = [i16];
+    fn deref(&self) -> &[i16] {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Scratch {
+    fn deref_mut(&mut self) -> &mut [i16] {
+        &mut self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let v = std::mem::take(&mut self.0);
+        POOL.with(|p| p.borrow_mut().push(v));
+    }
+}
+
 /// `v` saturated to `i16`; padding cells may leave the range, true values never do.
 fn clamp16(v: i32) -> i16 {
     v.clamp(i16::MIN as i32, i16::MAX as i32) as i16
@@ -140,7 +184,7 @@ trait ScoreSource<L: Lanes> {
 /// residue code `c` against lane `l`'s target residue `j`, so each row streams one `n x W` slice.
 struct SharedQuery<'a, L> {
     query: &'a [u8],
-    profile: Vec<i16>,
+    profile: Scratch,
     stride: usize,
     row: usize,
     _lanes: std::marker::PhantomData<L>,
@@ -165,7 +209,7 @@ impl<'a, L: Lanes> SharedQuery<'a, L> {
                 codes[j * w + l] = tc as usize;
             }
         }
-        let mut profile = vec![0i16; n * dim * w];
+        let mut profile = Scratch::new(n * dim * w, 0);
         for (c, plane) in profile.chunks_exact_mut(n * w).enumerate() {
             for (cell, &tc) in plane.iter_mut().zip(&codes) {
                 *cell = by_target[tc * dim + c];
@@ -199,10 +243,10 @@ impl<L: Lanes> ScoreSource<L> for SharedQuery<'_, L> {
 /// A/C/G/T pairs compare equal. A mismatch scores `-B` when both residues are A/C/G/T, else -1:
 /// the max (B >= 1) or min (B = 0) of the two residues' penalties.
 struct DnaPairs<L> {
-    q: Vec<i16>,
-    q_pen: Vec<i16>,
-    t: Vec<i16>,
-    t_pen: Vec<i16>,
+    q: Scratch,
+    q_pen: Scratch,
+    t: Scratch,
+    t_pen: Scratch,
     match_score: i16,
     pen_max: bool,
     row_q: L,
@@ -216,7 +260,7 @@ impl<L: Lanes> DnaPairs<L> {
         let w = L::WIDTH;
         let layout = |seqs: Vec<&[u8]>, other: i16, pad: i16| {
             let len = seqs.iter().map(|s| s.len()).max().unwrap_or(0);
-            let (mut codes, mut pens) = (vec![pad; len * w], vec![-1i16; len * w]);
+            let (mut codes, mut pens) = (Scratch::new(len * w, pad), Scratch::new(len * w, -1));
             for (l, s) in seqs.iter().enumerate() {
                 for (k, &c) in s.iter().enumerate() {
                     let acgt = c < 4;
@@ -395,13 +439,13 @@ unsafe fn kernel<L: Lanes, S: ScoreSource<L>, const ENDS: bool, const TRACE: boo
             L::splat((sc.gap_open() + sc.gap_extend()) as i16),
             L::splat(sc.gap_extend() as i16),
         );
-        let mut h = vec![0i16; (n + 1) * w];
+        let mut h = Scratch::new((n + 1) * w, 0);
         for j in 0..=n {
             h[j * w..(j + 1) * w].fill(clamp16(border(row0, j, sc)));
         }
-        let mut f = vec![i16::MIN; (n + 1) * w];
+        let mut f = Scratch::new((n + 1) * w, i16::MIN);
         // 0 where a lane's alignment may end in column j, i16::MIN elsewhere.
-        let mut col_masks = vec![i16::MIN; (n + 1) * w];
+        let mut col_masks = Scratch::new((n + 1) * w, i16::MIN);
         for l in 0..w {
             let (ml, nl) = lane_len(l);
             let cols = match end {
@@ -452,7 +496,7 @@ unsafe fn kernel<L: Lanes, S: ScoreSource<L>, const ENDS: bool, const TRACE: boo
                 &mut []
             };
             let bufs = (h.as_mut_slice(), f.as_mut_slice(), row_dirs);
-            let (consts, masks) = ((left0, oe, ext), (col_masks.as_slice(), row_mask));
+            let (consts, masks) = ((left0, oe, ext), (&col_masks[..], row_mask));
             // Local passes end anywhere: the only variant that clamps at zero.
             match (capture, local) {
                 (CAPTURE_ALL, true) => {
@@ -568,8 +612,16 @@ macro_rules! on_isa {
 }
 
 /// The score [`reference::find_end`] reports for `query` against each target (raw residues),
-/// `None` where there is no alignment; computed `isa.lanes()` targets at a time.
-pub(crate) fn search_scores(isa: Isa, query: &[u8], targets: &[&[u8]], sc: &Scoring, mode: Mode) -> Vec<Option<i32>> {
+/// `None` where there is no alignment; computed `isa.lanes()` targets at a time, the batches
+/// spread over `threads`.
+pub(crate) fn search_scores(
+    isa: Isa,
+    query: &[u8],
+    targets: &[&[u8]],
+    sc: &Scoring,
+    mode: Mode,
+    threads: usize,
+) -> Vec<Option<i32>> {
     let mut scores: Vec<Option<i32>> = vec![None; targets.len()];
     if query.is_empty() {
         return scores;
@@ -585,11 +637,15 @@ pub(crate) fn search_scores(isa: Isa, query: &[u8], targets: &[&[u8]], sc: &Scor
     for k in slow {
         scores[k] = reference::find_end(query, targets[k], sc, mode).map(|e| e.score);
     }
-    let mut out = vec![(0, 0, 0); isa.lanes()];
-    for batch in fast.chunks(isa.lanes()) {
-        let encoded: Vec<Vec<u8>> = batch.iter().map(|&k| sc.encode(targets[k])).collect();
+    let batches: Vec<&[usize]> = fast.chunks(isa.lanes()).collect();
+    let results = par_map(batches.len(), threads, |b| {
+        let encoded: Vec<Vec<u8>> = batches[b].iter().map(|&k| sc.encode(targets[k])).collect();
         let refs: Vec<&[u8]> = encoded.iter().map(Vec::as_slice).collect();
-        on_isa!(isa, search(&q, &refs, sc, pass, &mut out[..batch.len()]));
+        let mut out = vec![(0, 0, 0); refs.len()];
+        on_isa!(isa, search(&q, &refs, sc, pass, &mut out));
+        out
+    });
+    for (batch, out) in batches.iter().zip(results) {
         for (&k, &(s, _, _)) in batch.iter().zip(&out) {
             scores[k] = (mode != Mode::Local || s > 0).then_some(s);
         }
@@ -724,7 +780,7 @@ pub(crate) fn align_windows(isa: Isa, items: &[Window], sc: &Scoring) -> Vec<ref
             refs.iter().map(|p| p.0.len()).max().unwrap_or(0),
             refs.iter().map(|p| p.1.len()).max().unwrap_or(0),
         );
-        let mut dirs = vec![0i16; m * n * w];
+        let mut dirs = Scratch::new(m * n * w, 0);
         on_isa!(
             isa,
             dna_traceback(&refs, sc, dna.unwrap_or((0, 0)), &mut dirs, &mut out[..batch.len()])
@@ -789,7 +845,7 @@ mod tests {
             let refs: Vec<&[u8]> = ts.iter().map(Vec::as_slice).collect();
             let want: Vec<Option<i32>> = refs.iter().map(|t| reference::find_end(&q, t, &sc, mode).map(|e| e.score)).collect();
             for isa in isas() {
-                prop_assert_eq!(&search_scores(isa, &q, &refs, &sc, mode), &want, "{:?}", isa);
+                prop_assert_eq!(&search_scores(isa, &q, &refs, &sc, mode, 2), &want, "{:?}", isa);
             }
         }
     }
@@ -910,7 +966,7 @@ mod tests {
                         .collect();
                     for isa in isas() {
                         assert_eq!(
-                            search_scores(isa, &q, &refs, &sc, mode),
+                            search_scores(isa, &q, &refs, &sc, mode, 1),
                             want,
                             "{isa:?} {mode:?} {m}x{n} {o}/{e}"
                         );
@@ -938,7 +994,7 @@ mod tests {
                 .map(|t| reference::find_end(&q, t, &sc, mode).map(|e| e.score))
                 .collect();
             for isa in isas() {
-                assert_eq!(search_scores(isa, &q, &refs, &sc, mode), want, "{isa:?} {mode:?}");
+                assert_eq!(search_scores(isa, &q, &refs, &sc, mode, 1), want, "{isa:?} {mode:?}");
             }
         }
     }
