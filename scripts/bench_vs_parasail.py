@@ -8,11 +8,13 @@ Workloads (deterministic):
            parasail: sw_striped_profile_sat with the profile built once.
 GCUPS count the full matrix (query length x target length, once per pair, forward strand).
 swgpu's time is its whole process (reading, aligning, writing PAF); parasail's is the calls
-alone through ctypes. Usage: bench_vs_parasail.py SWGPU [PAIRS] [QUERY.fa DB.fa]
+alone through ctypes. Each side runs REPEATS times (default 3) and the median is reported.
+Usage: bench_vs_parasail.py SWGPU [PAIRS] [QUERY.fa DB.fa] [THREADS] [REPEATS]
 """
 import ctypes
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -66,10 +68,22 @@ def read_fasta(path):
     return recs
 
 
+REPEATS = 3
+THREADS = 1
+
+
+def median_time(run):
+    times = []
+    for _ in range(REPEATS):
+        t0 = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
 def run_swgpu(binary, args):
-    t0 = time.perf_counter()
-    subprocess.run([binary, "align", "-t", "1", "-f", "paf", *args], check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - t0
+    cmd = [binary, "align", "-t", str(THREADS), "-f", "paf", *args]
+    return median_time(lambda: subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL))
 
 
 def report(name, cells, t_swgpu, t_parasail, peer):
@@ -78,7 +92,10 @@ def report(name, cells, t_swgpu, t_parasail, peer):
 
 
 def main():
+    global THREADS, REPEATS
     binary = sys.argv[1]
+    THREADS = int(sys.argv[5]) if len(sys.argv) > 5 else 1
+    REPEATS = int(sys.argv[6]) if len(sys.argv) > 6 else 3
     npairs = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
     query_fa = sys.argv[3] if len(sys.argv) > 3 else "data/proteins_query.fa"
     db_fa = sys.argv[4] if len(sys.argv) > 4 else "data/proteins_db.fa"
@@ -99,13 +116,15 @@ def main():
         lib.parasail_matrix_set_value(dna, i, 4, -1)
         lib.parasail_matrix_set_value(dna, 4, i, -1)
     encoded = [(a.encode(), b.encode()) for a, b in pairs]
-    t0 = time.perf_counter()
-    for a, b in encoded:
-        r = lib.parasail_sw_trace_striped_16(a, len(a), b, len(b), 6, 2, dna)
-        c = lib.parasail_result_get_cigar(r, a, len(a), b, len(b), dna)
-        lib.parasail_cigar_free(c)
-        lib.parasail_result_free(r)
-    report("pairs", cells, t_swgpu, time.perf_counter() - t0, "parasail sw_trace_striped_16+cigar")
+
+    def parasail_pairs():
+        for a, b in encoded:
+            r = lib.parasail_sw_trace_striped_16(a, len(a), b, len(b), 6, 2, dna)
+            c = lib.parasail_result_get_cigar(r, a, len(a), b, len(b), dna)
+            lib.parasail_cigar_free(c)
+            lib.parasail_result_free(r)
+
+    report("pairs", cells, t_swgpu, median_time(parasail_pairs), "parasail sw_trace_striped_16+cigar")
 
     query = read_fasta(query_fa)[0]
     db = read_fasta(db_fa)
@@ -117,12 +136,13 @@ def main():
     b62 = lib.parasail_matrix_lookup(b"blosum62")
     q = query[1].encode()
     targets = [s.encode() for _, s in db]
-    t0 = time.perf_counter()
-    prof = lib.parasail_profile_create_sat(q, len(q), b62)
-    for t in targets:
-        lib.parasail_result_free(lib.parasail_sw_striped_profile_sat(prof, t, len(t), 12, 1))
-    lib.parasail_profile_free(prof)
-    report("search", cells, t_swgpu, time.perf_counter() - t0, "parasail sw_striped_profile_sat")
+    def parasail_search():
+        prof = lib.parasail_profile_create_sat(q, len(q), b62)
+        for t in targets:
+            lib.parasail_result_free(lib.parasail_sw_striped_profile_sat(prof, t, len(t), 12, 1))
+        lib.parasail_profile_free(prof)
+
+    report("search", cells, t_swgpu, median_time(parasail_search), "parasail sw_striped_profile_sat")
 
 
 if __name__ == "__main__":

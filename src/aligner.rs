@@ -22,12 +22,27 @@ pub enum StrandMode {
 pub enum Backend {
     /// The fastest backend available on this machine: today the CPU backend.
     Auto,
-    /// SIMD CPU kernels (the ISA detected at run time) where they apply, the reference elsewhere.
-    /// Today: database search with at least one lane-width of targets scores every target in
-    /// SIMD lanes; hits are then traced back by the reference.
+    /// SIMD CPU kernels (the ISA detected at run time) where they apply, the reference elsewhere:
+    /// database search scores one target per lane; DNA pairs, and DNA reads against few
+    /// targets, run all three steps one alignment per lane.
     Cpu,
+    /// The WGSL GPU backend on the adapter [`AlignerConfig::device`] names: the forward pass
+    /// (score and end) of every alignment on the GPU, the small start and traceback windows on
+    /// the CPU backend. Needs the `gpu` feature.
+    Gpu,
     /// The exact reference aligner (full-matrix Gotoh in `i32`).
     Scalar,
+}
+
+/// Which GPU adapter [`Backend::Gpu`] uses (see `swgpu devices`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GpuDevice {
+    /// The best GPU: discrete, then integrated, then virtual; never a CPU adapter (llvmpipe).
+    Auto,
+    /// The adapter at this position of the adapter list (CPU adapters included).
+    Index(usize),
+    /// The first adapter whose name contains this text, ignoring case.
+    Name(String),
 }
 
 /// Everything an [`Aligner`] needs; validated by [`Aligner::new`].
@@ -45,6 +60,8 @@ pub struct AlignerConfig {
     pub backend: Backend,
     /// Worker threads (at least 1).
     pub threads: usize,
+    /// GPU adapter for [`Backend::Gpu`].
+    pub device: GpuDevice,
 }
 
 impl AlignerConfig {
@@ -57,6 +74,7 @@ impl AlignerConfig {
             top_k: 1,
             backend: Backend::Auto,
             threads: 1,
+            device: GpuDevice::Auto,
         }
     }
 }
@@ -79,6 +97,8 @@ const MAX_STEPS: i64 = 1 << 28;
 #[derive(Debug, Clone)]
 pub struct Aligner {
     config: AlignerConfig,
+    #[cfg(feature = "gpu")]
+    gpu: Option<std::sync::Arc<crate::gpu::Gpu>>,
 }
 
 impl Aligner {
@@ -90,12 +110,41 @@ impl Aligner {
         if config.threads == 0 {
             return Err(Error::Config("threads must be at least 1".into()));
         }
-        Ok(Aligner { config })
+        #[cfg(feature = "gpu")]
+        let gpu = match config.backend {
+            Backend::Gpu => Some(std::sync::Arc::new(crate::gpu::Gpu::new(&config.device)?)),
+            _ => None,
+        };
+        #[cfg(not(feature = "gpu"))]
+        if config.backend == Backend::Gpu {
+            return Err(Error::Config(
+                "this build has no GPU backend (the `gpu` feature is off)".into(),
+            ));
+        }
+        Ok(Aligner {
+            config,
+            #[cfg(feature = "gpu")]
+            gpu,
+        })
     }
 
     /// The configuration.
     pub fn config(&self) -> &AlignerConfig {
         &self.config
+    }
+
+    /// The GPU adapter in use, with [`Backend::Gpu`].
+    #[cfg(feature = "gpu")]
+    pub fn gpu(&self) -> Option<&crate::gpu::AdapterInfo> {
+        self.gpu.as_deref().map(|g| g.info())
+    }
+
+    /// Whether step 1 runs on the GPU.
+    fn on_gpu(&self) -> bool {
+        #[cfg(feature = "gpu")]
+        return self.gpu.is_some();
+        #[cfg(not(feature = "gpu"))]
+        false
     }
 
     fn both_strands(&self) -> bool {
@@ -140,7 +189,7 @@ impl Aligner {
             let strands = Strands::new(self, &queries[range.clone()]);
             let chosen = strands.choose(self, |_| {
                 targets[range.clone()].iter().map(|t| t.seq.as_slice()).collect()
-            });
+            })?;
             let items: Vec<_> = chosen
                 .iter()
                 .enumerate()
@@ -149,13 +198,18 @@ impl Aligner {
                 })
                 .collect();
             let mut raws = self.finish(&items).into_iter();
-            chosen
+            Ok(chosen
                 .into_iter()
                 .enumerate()
                 .map(|(k, c)| Some(self.to_alignment(strands.queries[k].seq.len(), raws.next()?, c?.1)))
-                .collect::<Vec<_>>()
+                .collect::<Vec<_>>())
         });
-        Ok(chunks.into_iter().flatten().collect())
+        Ok(chunks
+            .into_iter()
+            .collect::<Result<Vec<_>>>()?
+            .into_iter()
+            .flatten()
+            .collect())
     }
 
     /// Aligns every query against every target and keeps the `top_k` best targets per query:
@@ -164,17 +218,22 @@ impl Aligner {
         for r in queries.iter().chain(targets) {
             self.check_length(&r.id, &r.seq)?;
         }
-        Ok(match self.isa() {
-            // Few targets (a genome): one query per lane, every target in turn.
-            Some(isa) if targets.len() < isa.lanes() && self.config.scoring.dna_match_mismatch().is_some() => {
-                self.search_query_lanes(queries, targets)
-            }
+        let few = targets.len() < cpu::isa().lanes();
+        let dna = self.config.scoring.dna_match_mismatch().is_some();
+        match self.isa() {
+            // Few targets (a genome): the queries fill the lanes (or the GPU), every target in turn.
+            Some(_) if few && (dna || self.on_gpu()) => self.search_query_lanes(queries, targets),
             isa => self.search_target_lanes(isa, queries, targets),
-        })
+        }
     }
 
     /// Search with one target per SIMD lane (or the reference), query by query.
-    fn search_target_lanes(&self, isa: Option<cpu::Isa>, queries: &[Record], targets: &[Record]) -> Vec<Vec<Hit>> {
+    fn search_target_lanes(
+        &self,
+        isa: Option<cpu::Isa>,
+        queries: &[Record],
+        targets: &[Record],
+    ) -> Result<Vec<Vec<Hit>>> {
         let (sc, mode) = (&self.config.scoring, self.config.mode);
         let simd = isa.filter(|isa| targets.len() >= isa.lanes());
         let target_seqs: Vec<&[u8]> = targets.iter().map(|t| t.seq.as_slice()).collect();
@@ -185,10 +244,27 @@ impl Aligner {
         } else {
             (1, threads)
         };
-        par_map(queries.len(), outer, |qi| {
+        let per_query = par_map(queries.len(), outer, |qi| {
             let q = &queries[qi].seq;
             let rc = self.both_strands().then(|| reverse_complement(q));
             let mut scored: Vec<Scored> = match simd {
+                // The GPU takes every target of the query in one go.
+                Some(_) if self.on_gpu() => {
+                    let fwd: Vec<(&[u8], &[u8])> = targets.iter().map(|t| (q.as_slice(), t.seq.as_slice())).collect();
+                    let rev: Vec<(&[u8], &[u8])> = rc
+                        .as_deref()
+                        .map(|rc| targets.iter().map(|t| (rc, t.seq.as_slice())).collect())
+                        .unwrap_or_default();
+                    let (fwd, rev) = (self.ends(&fwd)?, self.ends(&rev)?);
+                    let mut rev = rev.into_iter();
+                    fwd.into_iter()
+                        .enumerate()
+                        .filter_map(|(ti, f)| {
+                            let r = rc.as_ref().and_then(|_| rev.next().flatten());
+                            pick_strand(f, r, |e| e.score).map(|(end, strand)| (end.score, ti, strand, Some(end)))
+                        })
+                        .collect()
+                }
                 Some(isa) => {
                     let fwd = cpu::search_scores(isa, q, &target_seqs, sc, mode, inner);
                     let rev = rc
@@ -230,25 +306,26 @@ impl Aligner {
                 })
                 .collect();
             let raws = self.finish(&items);
-            scored
+            Ok(scored
                 .iter()
                 .zip(raws)
                 .map(|(&(_, ti, strand, _), raw)| Hit {
                     target: ti,
                     alignment: self.to_alignment(q.len(), raw, strand),
                 })
-                .collect()
-        })
+                .collect())
+        });
+        per_query.into_iter().collect()
     }
 
     /// Search with one query per SIMD lane against each target in turn (DNA, few targets).
-    fn search_query_lanes(&self, queries: &[Record], targets: &[Record]) -> Vec<Vec<Hit>> {
+    fn search_query_lanes(&self, queries: &[Record], targets: &[Record]) -> Result<Vec<Vec<Hit>>> {
         let chunks = par_map(queries.len().div_ceil(CHUNK), self.config.threads, |c| {
             let range = c * CHUNK..queries.len().min((c + 1) * CHUNK);
             let strands = Strands::new(self, &queries[range.clone()]);
             let mut scored: Vec<Vec<Scored>> = vec![Vec::new(); range.len()];
             for (ti, t) in targets.iter().enumerate() {
-                let chosen = strands.choose(self, |k| vec![t.seq.as_slice(); k]);
+                let chosen = strands.choose(self, |k| vec![t.seq.as_slice(); k])?;
                 for (hits, c) in scored.iter_mut().zip(chosen) {
                     hits.extend(c.map(|(end, strand)| (end.score, ti, strand, Some(end))));
                 }
@@ -265,7 +342,7 @@ impl Aligner {
                 }
             }
             let mut raws = self.finish(&items).into_iter();
-            scored
+            Ok(scored
                 .iter()
                 .enumerate()
                 .map(|(k, hits)| {
@@ -278,18 +355,38 @@ impl Aligner {
                         })
                         .collect::<Vec<_>>()
                 })
-                .collect::<Vec<_>>()
+                .collect::<Vec<_>>())
         });
-        chunks.into_iter().flatten().collect()
+        Ok(chunks
+            .into_iter()
+            .collect::<Result<Vec<_>>>()?
+            .into_iter()
+            .flatten()
+            .collect())
     }
 
-    /// Step 1 for each `(query, target)` pair, in SIMD lanes where possible.
-    fn ends(&self, pairs: &[(&[u8], &[u8])]) -> Vec<Option<AlignmentEnd>> {
+    /// Step 1 for each `(query, target)` pair: on the GPU, or in SIMD lanes where possible.
+    fn ends(&self, pairs: &[(&[u8], &[u8])]) -> Result<Vec<Option<AlignmentEnd>>> {
         let (sc, mode) = (&self.config.scoring, self.config.mode);
-        match self.isa() {
+        #[cfg(feature = "gpu")]
+        if let Some(gpu) = &self.gpu {
+            let cells = gpu.pass_cells(pairs, sc, reference::forward_pass(mode))?;
+            return Ok(cells
+                .into_iter()
+                .map(|cell| {
+                    let (score, i, j) = cell?;
+                    (mode != Mode::Local || score > 0).then_some(AlignmentEnd {
+                        score,
+                        query_end: i,
+                        target_end: j,
+                    })
+                })
+                .collect());
+        }
+        Ok(match self.isa() {
             Some(isa) => cpu::pair_ends(isa, pairs, sc, mode),
             None => pairs.iter().map(|(q, t)| reference::find_end(q, t, sc, mode)).collect(),
-        }
+        })
     }
 
     /// Steps 2 and 3 for each `(aligned query, target, end)`, in SIMD lanes where possible.
@@ -361,7 +458,7 @@ impl<'a> Strands<'a> {
         &self,
         aligner: &Aligner,
         targets: impl Fn(usize) -> Vec<&'t [u8]>,
-    ) -> Vec<Option<(AlignmentEnd, Strand)>> {
+    ) -> Result<Vec<Option<(AlignmentEnd, Strand)>>> {
         let targets = targets(self.queries.len());
         let fwd: Vec<(&[u8], &[u8])> = self
             .queries
@@ -375,12 +472,13 @@ impl<'a> Strands<'a> {
             .zip(&targets)
             .filter_map(|(rc, &t)| Some((rc.as_deref()?, t)))
             .collect();
-        let (fwd_ends, mut rev_ends) = (aligner.ends(&fwd), aligner.ends(&rev).into_iter());
-        self.rcs
+        let (fwd_ends, mut rev_ends) = (aligner.ends(&fwd)?, aligner.ends(&rev)?.into_iter());
+        Ok(self
+            .rcs
             .iter()
             .zip(fwd_ends)
             .map(|(rc, f)| pick_strand(f, rc.as_ref().and_then(|_| rev_ends.next().flatten()), |e| e.score))
-            .collect()
+            .collect())
     }
 }
 

@@ -74,6 +74,9 @@ pub enum Error {
         /// Number of target records.
         targets: u64,
     },
+    /// The GPU backend failed: no adapter, device lost, out of memory, a validation error.
+    #[error("GPU: {0}")]
+    Gpu(String),
     /// A sequence is so long that an alignment score could overflow 32 bits.
     #[error("sequence '{name}' is too long ({len} residues): scores could overflow 32-bit integers")]
     SequenceTooLong {

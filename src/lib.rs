@@ -25,6 +25,8 @@ mod alignment;
 pub mod cpu;
 pub mod devices;
 mod error;
+#[cfg(feature = "gpu")]
+pub mod gpu;
 pub mod io;
 mod parallel;
 pub mod reference;
@@ -35,7 +37,7 @@ pub(crate) mod scoring;
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
-pub use aligner::{Aligner, AlignerConfig, Backend, StrandMode};
+pub use aligner::{Aligner, AlignerConfig, Backend, GpuDevice, StrandMode};
 pub use alignment::{Alignment, Cigar, CigarOp, Hit, Mode, Strand};
 pub use error::{Error, InputLocation, Result};
 pub use io::Record;

@@ -5,7 +5,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use swgpu::io::{self, FastxReader, Format, OutputContext};
-use swgpu::{Aligner, AlignerConfig, Alphabet, Backend, Matrix, Mode, Scoring, StrandMode};
+use swgpu::{Aligner, AlignerConfig, Alphabet, Backend, GpuDevice, Matrix, Mode, Scoring, StrandMode};
 
 /// Exact Smith-Waterman, Needleman-Wunsch and semi-global alignment with affine gaps.
 #[derive(Parser)]
@@ -46,6 +46,7 @@ enum StrandArg {
 enum BackendArg {
     Auto,
     Cpu,
+    Gpu,
     Scalar,
 }
 
@@ -93,9 +94,13 @@ struct AlignArgs {
     /// Hits per query in search mode.
     #[arg(short = 'N', long, default_value_t = 1)]
     top_k: usize,
-    /// Backend; auto picks the fastest available (today: cpu). All give identical output.
+    /// Backend; auto picks the CPU backend until the GPU one is tuned. All give identical output.
     #[arg(long, value_enum, default_value = "auto")]
     backend: BackendArg,
+    /// GPU adapter for --backend gpu: an index or part of a name from `swgpu devices`
+    /// [default: the best GPU; CPU adapters such as llvmpipe only when named].
+    #[arg(long)]
+    device: Option<String>,
     /// Worker threads [default: all CPUs].
     #[arg(short, long)]
     threads: Option<usize>,
@@ -164,9 +169,16 @@ fn align(args: &AlignArgs, command_line: &str) -> Result<()> {
     config.backend = match args.backend {
         BackendArg::Auto => Backend::Auto,
         BackendArg::Cpu => Backend::Cpu,
+        BackendArg::Gpu => Backend::Gpu,
         BackendArg::Scalar => Backend::Scalar,
     };
     config.top_k = args.top_k;
+    config.device = match args.device.as_deref() {
+        None => GpuDevice::Auto,
+        Some(d) => d
+            .parse()
+            .map_or_else(|_| GpuDevice::Name(d.to_string()), GpuDevice::Index),
+    };
     config.threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -231,10 +243,39 @@ fn devices() -> Result<()> {
     for (name, present) in swgpu::devices::cpu_features() {
         writeln!(out, "  {name:<10} {}", if present { "yes" } else { "no" })?;
     }
+    #[cfg(feature = "gpu")]
+    {
+        let adapters = swgpu::gpu::adapters();
+        writeln!(out, "GPU adapters ({}):", adapters.len())?;
+        for a in adapters {
+            let kind = if a.is_cpu {
+                " [CPU adapter: used only when named with --device]"
+            } else {
+                ""
+            };
+            writeln!(
+                out,
+                "  {}: {} ({}, {}){kind}",
+                a.index, a.name, a.backend, a.device_type
+            )?;
+            writeln!(
+                out,
+                "     max storage binding {} MiB, max buffer {} MiB, {} workgroups per dimension",
+                a.max_storage_buffer_binding_size >> 20,
+                a.max_buffer_size >> 20,
+                a.max_compute_workgroups_per_dimension
+            )?;
+        }
+    }
     let isa = swgpu::cpu::isa();
+    let gpu = if cfg!(feature = "gpu") {
+        "gpu (WGSL through wgpu), "
+    } else {
+        ""
+    };
     writeln!(
         out,
-        "backends: cpu (SIMD kernels: {}, {} lanes), scalar (exact reference)",
+        "backends: cpu (SIMD kernels: {}, {} lanes), {gpu}scalar (exact reference)",
         isa.name(),
         isa.lanes()
     )?;

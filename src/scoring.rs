@@ -358,6 +358,12 @@ impl Scoring {
         seq.iter().map(|&b| self.encode[b as usize]).collect()
     }
 
+    /// The substitution scores, `dim x dim`, row-major by query code.
+    #[cfg_attr(not(feature = "gpu"), allow(dead_code))]
+    pub(crate) fn table(&self) -> &[i32] {
+        &self.table
+    }
+
     /// Number of residue codes ([`Scoring::encode`] yields `0..dim`).
     pub(crate) fn dim(&self) -> usize {
         self.dim

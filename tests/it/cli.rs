@@ -379,3 +379,59 @@ fn cpu_and_scalar_backends_write_identical_bytes() {
         }
     }
 }
+
+/// The GPU backend on the first adapter (lavapipe in CI) writes the scalar backend's bytes.
+/// Skipped without an adapter unless `SWGPU_REQUIRE_GPU=1`.
+#[test]
+#[cfg(feature = "gpu")]
+fn gpu_backend_writes_identical_bytes() {
+    if swgpu::gpu::adapters().is_empty() {
+        assert!(
+            std::env::var("SWGPU_REQUIRE_GPU").map_or(true, |v| v != "1"),
+            "SWGPU_REQUIRE_GPU=1 but no GPU adapter"
+        );
+        return;
+    }
+    let body = |out: String| {
+        out.lines()
+            .filter(|l| !l.starts_with("@PG"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    // 40 reads: lavapipe runs a read against the 48.5 kbp genome in one-row bands.
+    let dir = tempfile::tempdir().unwrap();
+    let first = |path: &str| {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .take(160)
+            .map(|l| format!("{l}\n"))
+            .collect::<String>()
+    };
+    let (r1, r2) = (
+        file(dir.path(), "r1.fq", first("data/reads_1.fq")),
+        file(dir.path(), "r2.fq", first("data/reads_2.fq")),
+    );
+    let runs: [&[&str]; 3] = [
+        &["align", "--pairs", s(&r1), s(&r2)],
+        &["align", s(&r1), "data/lambda_virus.fa", "-N", "2"],
+        &[
+            "align",
+            "data/proteins_query.fa",
+            "data/proteins_db.fa",
+            "-N",
+            "3",
+            "-f",
+            "paf",
+        ],
+    ];
+    for mode in ["local", "global", "semi-global"] {
+        for args in runs {
+            let mut gpu = args.to_vec();
+            gpu.extend(["-m", mode, "--backend", "gpu", "--device", "0"]);
+            let mut scalar = args.to_vec();
+            scalar.extend(["-m", mode, "--backend", "scalar"]);
+            assert_eq!(body(ok(&gpu)), body(ok(&scalar)), "{mode} {args:?}");
+        }
+    }
+}

@@ -3,6 +3,7 @@
 mod bad_input;
 mod cli;
 mod real_data;
+mod shaders;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

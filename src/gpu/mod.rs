@@ -1,0 +1,487 @@
+//! GPU backend: WGSL compute shaders through wgpu, on any vendor's GPU.
+//!
+//! Today the GPU runs step 1 of the reference's definition (the forward score pass that finds
+//! each alignment's score and end) with one invocation per alignment, in `i32` as the reference
+//! does, so its ends are exactly the reference's; the small start and traceback windows then
+//! run on the CPU backend. The shader is `shaders/pass.wgsl`.
+
+use crate::aligner::GpuDevice;
+use crate::error::{Error, Result};
+use crate::reference::{End, Start};
+use crate::scoring::Scoring;
+use std::sync::{Arc, Mutex};
+use wgpu::util::DeviceExt;
+
+/// An adapter as wgpu reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdapterInfo {
+    /// Position in [`adapters`], as `--device` takes it.
+    pub index: usize,
+    /// Adapter name (e.g. "NVIDIA H100", "llvmpipe (LLVM 15.0.6, 256 bits)").
+    pub name: String,
+    /// Graphics API (Vulkan, Metal, Dx12, Gl).
+    pub backend: String,
+    /// Discrete, integrated, virtual, CPU or other.
+    pub device_type: String,
+    /// A software adapter running on the CPU (such as llvmpipe): never picked automatically.
+    pub is_cpu: bool,
+    /// Largest storage buffer binding, in bytes.
+    pub max_storage_buffer_binding_size: u64,
+    /// Largest buffer, in bytes.
+    pub max_buffer_size: u64,
+    /// Largest number of workgroups in one dispatch dimension.
+    pub max_compute_workgroups_per_dimension: u32,
+}
+
+fn all_adapters() -> Vec<wgpu::Adapter> {
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+    pollster::block_on(instance.enumerate_adapters(wgpu::Backends::PRIMARY))
+        .into_iter()
+        .filter(|a| {
+            a.get_downlevel_capabilities()
+                .flags
+                .contains(wgpu::DownlevelFlags::COMPUTE_SHADERS)
+        })
+        .collect()
+}
+
+fn describe(index: usize, adapter: &wgpu::Adapter) -> AdapterInfo {
+    let (info, limits) = (adapter.get_info(), adapter.limits());
+    AdapterInfo {
+        index,
+        name: info.name,
+        backend: format!("{:?}", info.backend),
+        device_type: format!("{:?}", info.device_type),
+        is_cpu: info.device_type == wgpu::DeviceType::Cpu,
+        max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size,
+        max_buffer_size: limits.max_buffer_size,
+        max_compute_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
+    }
+}
+
+/// The adapters with compute shaders that wgpu finds on this machine.
+pub fn adapters() -> Vec<AdapterInfo> {
+    all_adapters().iter().enumerate().map(|(k, a)| describe(k, a)).collect()
+}
+
+/// Preference of `auto`: discrete GPUs, then integrated, then virtual ones; never CPU adapters.
+fn rank(info: &AdapterInfo) -> Option<u8> {
+    match info.device_type.as_str() {
+        "DiscreteGpu" => Some(0),
+        "IntegratedGpu" => Some(1),
+        "VirtualGpu" | "Other" => Some(2),
+        _ => None,
+    }
+}
+
+/// Bytes of one storage binding the passes use at most, whatever the adapter allows, so that
+/// each dispatch stays short.
+const MAX_BINDING_BYTES: u64 = 128 << 20;
+/// DP cells per dispatch at most: well under 100 ms on a large GPU.
+const MAX_DISPATCH_CELLS: u64 = 1 << 30;
+const WORKGROUP: u32 = 64;
+/// DP cells one invocation computes per dispatch on a GPU, and on a CPU adapter: llvmpipe
+/// silently stops a loop after 65535 iterations, so its bands stay below that.
+const BAND_CELLS: u64 = 1 << 22;
+const CPU_ADAPTER_BAND_CELLS: u64 = 60_000;
+
+/// A GPU context: device, queue and the compiled pass pipeline, reused across batches.
+pub struct Gpu {
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    pipeline: wgpu::ComputePipeline,
+    layout: wgpu::BindGroupLayout,
+    info: AdapterInfo,
+    errors: Arc<Mutex<Vec<String>>>,
+}
+
+impl std::fmt::Debug for Gpu {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gpu")
+            .field("adapter", &self.info)
+            .finish_non_exhaustive()
+    }
+}
+
+fn gpu_error(message: impl Into<String>) -> Error {
+    Error::Gpu(message.into())
+}
+
+impl Gpu {
+    /// Opens the adapter `choice` names; `Auto` takes the best GPU and never a CPU adapter.
+    pub fn new(choice: &GpuDevice) -> Result<Gpu> {
+        let adapters = all_adapters();
+        let infos: Vec<AdapterInfo> = adapters.iter().enumerate().map(|(k, a)| describe(k, a)).collect();
+        let picked = match choice {
+            GpuDevice::Auto => infos
+                .iter()
+                .filter(|i| rank(i).is_some())
+                .min_by_key(|i| (rank(i), i.index)),
+            GpuDevice::Index(k) => infos.get(*k),
+            GpuDevice::Name(name) => {
+                let name = name.to_lowercase();
+                infos.iter().find(|i| i.name.to_lowercase().contains(&name))
+            }
+        };
+        let Some(info) = picked.cloned() else {
+            let seen: Vec<String> = infos
+                .iter()
+                .map(|i| format!("{}: {} ({})", i.index, i.name, i.device_type))
+                .collect();
+            let seen = if seen.is_empty() {
+                "none".to_string()
+            } else {
+                seen.join(", ")
+            };
+            return Err(gpu_error(match choice {
+                GpuDevice::Auto => {
+                    format!("no GPU adapter found (CPU adapters are used only when named; adapters: {seen})")
+                }
+                _ => format!("no adapter matches {choice:?} (adapters: {seen})"),
+            }));
+        };
+        let adapter = &adapters[info.index];
+        let descriptor = wgpu::DeviceDescriptor {
+            label: Some("swgpu"),
+            required_limits: adapter.limits(),
+            ..Default::default()
+        };
+        let (device, queue) = pollster::block_on(adapter.request_device(&descriptor))
+            .map_err(|e| gpu_error(format!("cannot open {}: {e}", info.name)))?;
+        // Errors outside an error scope would otherwise panic: keep them for the next check.
+        let errors = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&errors);
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            sink.lock().unwrap_or_else(|p| p.into_inner()).push(e.to_string());
+        }));
+        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let module = device.create_shader_module(wgpu::include_wgsl!("../../shaders/pass.wgsl"));
+        let storage = |binding, read_only| wgpu::BindGroupLayoutEntry {
+            binding,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::Buffer {
+                ty: wgpu::BufferBindingType::Storage { read_only },
+                has_dynamic_offset: false,
+                min_binding_size: None,
+            },
+            count: None,
+        };
+        let uniform = wgpu::BindGroupLayoutEntry {
+            binding: 0,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::Buffer {
+                ty: wgpu::BufferBindingType::Uniform,
+                has_dynamic_offset: false,
+                min_binding_size: None,
+            },
+            count: None,
+        };
+        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("pass"),
+            entries: &[
+                uniform,
+                storage(1, true),
+                storage(2, true),
+                storage(3, true),
+                storage(4, false),
+                storage(5, false),
+            ],
+        });
+        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("pass"),
+            bind_group_layouts: &[Some(&layout)],
+            immediate_size: 0,
+        });
+        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some("pass"),
+            layout: Some(&pipeline_layout),
+            module: &module,
+            entry_point: Some("main"),
+            compilation_options: Default::default(),
+            cache: None,
+        });
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(gpu_error(format!(
+                "{}: cannot build the alignment pipeline: {e}",
+                info.name
+            )));
+        }
+        Ok(Gpu {
+            device,
+            queue,
+            pipeline,
+            layout,
+            info,
+            errors,
+        })
+    }
+
+    /// The adapter in use.
+    pub fn info(&self) -> &AdapterInfo {
+        &self.info
+    }
+
+    /// The best cell `(score, i, j)` of `pass` over each `(query, target)` pair of raw residues,
+    /// exactly as the reference's score pass finds it; `None` for an empty sequence.
+    pub(crate) fn pass_cells(
+        &self,
+        pairs: &[(&[u8], &[u8])],
+        sc: &Scoring,
+        pass: (Start, End),
+    ) -> Result<Vec<Option<(i32, usize, usize)>>> {
+        let mut cells = vec![None; pairs.len()];
+        let todo: Vec<usize> = (0..pairs.len())
+            .filter(|&k| !pairs[k].0.is_empty() && !pairs[k].1.is_empty())
+            .collect();
+        let binding = MAX_BINDING_BYTES
+            .min(self.info.max_storage_buffer_binding_size)
+            .min(self.info.max_buffer_size);
+        let max_jobs = (self.info.max_compute_workgroups_per_dimension as u64 * WORKGROUP as u64).min(binding / 32);
+        let (mut group, mut residues, mut scratch, mut work) = (Vec::new(), 0u64, 0u64, 0u64);
+        for k in todo {
+            let (m, n) = (pairs[k].0.len() as u64, pairs[k].1.len() as u64);
+            let (r, s) = (4 * (m + n), 8 * (n + 1));
+            if r > binding || s > binding || n + 1 > self.band_cells() {
+                return Err(gpu_error(format!(
+                    "a pair of {m} x {n} residues exceeds the adapter's limits"
+                )));
+            }
+            if !group.is_empty()
+                && (residues + r > binding
+                    || scratch + s > binding
+                    || work + m * n > MAX_DISPATCH_CELLS
+                    || group.len() as u64 >= max_jobs)
+            {
+                self.dispatch(pairs, &group, sc, pass, &mut cells)?;
+                (group, residues, scratch, work) = (Vec::new(), 0, 0, 0);
+            }
+            group.push(k);
+            (residues, scratch, work) = (residues + r, scratch + s, work + m * n);
+        }
+        if !group.is_empty() {
+            self.dispatch(pairs, &group, sc, pass, &mut cells)?;
+        }
+        Ok(cells)
+    }
+
+    fn band_cells(&self) -> u64 {
+        if self.info.is_cpu {
+            CPU_ADAPTER_BAND_CELLS
+        } else {
+            BAND_CELLS
+        }
+    }
+
+    /// The pairs `group` in bands of query rows, one dispatch each, writing their cells.
+    fn dispatch(
+        &self,
+        pairs: &[(&[u8], &[u8])],
+        group: &[usize],
+        sc: &Scoring,
+        (start, end): (Start, End),
+        cells: &mut [Option<(i32, usize, usize)>],
+    ) -> Result<()> {
+        let (mut residues, mut jobs, mut scratch) = (Vec::<u32>::new(), Vec::<[u32; 8]>::new(), 0u32);
+        for &k in group {
+            let (q, t) = pairs[k];
+            let (q_off, t_off) = (residues.len() as u32, (residues.len() + q.len()) as u32);
+            residues.extend(sc.encode(q).into_iter().map(u32::from));
+            residues.extend(sc.encode(t).into_iter().map(u32::from));
+            jobs.push([q_off, q.len() as u32, t_off, t.len() as u32, scratch, 0, 0, 0]);
+            scratch += 2 * (t.len() as u32 + 1);
+        }
+        let start_mode = match start {
+            Start::Local => 0u32,
+            Start::TargetFree => 1,
+            Start::Anchored => 2,
+        };
+        let end_mode = match end {
+            End::Anywhere => 0u32,
+            End::LastRow => 1,
+            End::Corner => 2,
+        };
+        let (max_m, max_n) = group
+            .iter()
+            .fold((0, 0), |(m, n), &k| (m.max(pairs[k].0.len()), n.max(pairs[k].1.len())));
+        let band = (self.band_cells() / max_n as u64).max(1) as usize;
+        let scope = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let init = |label, contents: &[u8], usage| {
+            self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents,
+                usage,
+            })
+        };
+        let storage = wgpu::BufferUsages::STORAGE;
+        let matrix = init("matrix", bytemuck::cast_slice(sc.table()), storage);
+        let residues = init("residues", bytemuck::cast_slice(&residues), storage);
+        let jobs = init("jobs", bytemuck::cast_slice(&jobs), storage);
+        let buffer = |label, size: u64, usage| {
+            self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size,
+                usage,
+                mapped_at_creation: false,
+            })
+        };
+        let scratch = buffer("scratch", 4 * scratch as u64, storage);
+        let out_size = 16 * group.len() as u64;
+        let best = buffer("best", out_size, storage | wgpu::BufferUsages::COPY_SRC);
+        let readback = buffer(
+            "readback",
+            out_size,
+            wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
+        );
+        let mut encoder = self
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("pass") });
+        // Row 0 first, then bands of rows (see shaders/pass.wgsl).
+        let bands = std::iter::once((0, 0)).chain((0..max_m).step_by(band).map(|b| (b, b + band)));
+        for (row_begin, row_end) in bands {
+            let params: [u32; 8] = [
+                group.len() as u32,
+                sc.dim() as u32,
+                start_mode,
+                end_mode,
+                sc.gap_open() as u32,
+                sc.gap_extend() as u32,
+                row_begin as u32,
+                row_end as u32,
+            ];
+            let params = init("params", bytemuck::cast_slice(&params), wgpu::BufferUsages::UNIFORM);
+            let bind = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("pass"),
+                layout: &self.layout,
+                entries: &[&params, &matrix, &residues, &jobs, &scratch, &best]
+                    .iter()
+                    .enumerate()
+                    .map(|(k, b)| wgpu::BindGroupEntry {
+                        binding: k as u32,
+                        resource: b.as_entire_binding(),
+                    })
+                    .collect::<Vec<_>>(),
+            });
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("pass"),
+                timestamp_writes: None,
+            });
+            pass.set_pipeline(&self.pipeline);
+            pass.set_bind_group(0, &bind, &[]);
+            pass.dispatch_workgroups((group.len() as u32).div_ceil(WORKGROUP), 1, 1);
+        }
+        encoder.copy_buffer_to_buffer(&best, 0, &readback, 0, out_size);
+        self.queue.submit([encoder.finish()]);
+        let slice = readback.slice(..);
+        let mapped = Arc::new(Mutex::new(None));
+        let done = Arc::clone(&mapped);
+        slice.map_async(wgpu::MapMode::Read, move |r| {
+            *done.lock().unwrap_or_else(|p| p.into_inner()) = Some(r)
+        });
+        let polled = self.device.poll(wgpu::PollType::wait_indefinitely());
+        for (kind, scope) in [("validation", validation), ("out of memory", scope)] {
+            if let Some(e) = pollster::block_on(scope.pop()) {
+                return Err(gpu_error(format!("{}: {kind} error: {e}", self.info.name)));
+            }
+        }
+        polled.map_err(|e| gpu_error(format!("{}: {e}", self.info.name)))?;
+        if let Some(e) = self.errors.lock().unwrap_or_else(|p| p.into_inner()).pop() {
+            return Err(gpu_error(format!("{}: {e}", self.info.name)));
+        }
+        match mapped.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            Some(Ok(())) => {}
+            Some(Err(e)) => return Err(gpu_error(format!("{}: cannot read results back: {e}", self.info.name))),
+            None => return Err(gpu_error(format!("{}: results were not mapped", self.info.name))),
+        }
+        let view = slice
+            .get_mapped_range()
+            .map_err(|e| gpu_error(format!("{}: {e}", self.info.name)))?;
+        let out: &[[i32; 4]] = bytemuck::cast_slice(&view);
+        for (&k, cell) in group.iter().zip(out) {
+            cells[k] = Some((cell[0], cell[1] as usize, cell[2] as usize));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alignment::Mode;
+    use crate::reference;
+    use crate::scoring::{Alphabet, BUILTIN_MATRICES, Matrix};
+    use proptest::prelude::*;
+    use std::sync::OnceLock;
+
+    /// Any adapter, CPU ones included (lavapipe in CI); `None` skips the GPU tests unless
+    /// `SWGPU_REQUIRE_GPU=1`, which makes a missing adapter a failure.
+    pub(crate) fn test_gpu() -> Option<&'static Gpu> {
+        static GPU: OnceLock<Option<Gpu>> = OnceLock::new();
+        GPU.get_or_init(|| {
+            let gpu = Gpu::new(&GpuDevice::Index(0));
+            if std::env::var("SWGPU_REQUIRE_GPU").is_ok_and(|v| v == "1") {
+                Some(gpu.expect("SWGPU_REQUIRE_GPU=1 but no GPU adapter (install mesa-vulkan-drivers for lavapipe)"))
+            } else {
+                gpu.ok()
+            }
+        })
+        .as_ref()
+    }
+
+    type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+
+    fn case() -> impl Strategy<Value = (Scoring, Mode, Pairs)> {
+        let sc = prop_oneof![
+            (1..5i32, 0..6i32, 0..8i32, 1..4i32).prop_map(|(a, b, o, e)| Scoring::dna(a, b, o, e).unwrap()),
+            (prop::sample::select(BUILTIN_MATRICES.to_vec()), 0..12i32, 1..3i32).prop_map(|(m, o, e)| {
+                Scoring::with_matrix(Alphabet::Protein, &Matrix::builtin(m).unwrap(), o, e).unwrap()
+            }),
+        ];
+        let mode = prop::sample::select(vec![Mode::Local, Mode::Global, Mode::SemiGlobal]);
+        (sc, mode).prop_flat_map(|(sc, mode)| {
+            let letters: &'static [u8] = match sc.alphabet() {
+                Alphabet::Dna => b"AACGTNa",
+                Alphabet::Protein => b"ARNDCQEGHILKMFPSTWYVBZX*",
+            };
+            let seq = move || prop::collection::vec(prop::sample::select(letters), 0..=70);
+            (Just(sc), Just(mode), prop::collection::vec((seq(), seq()), 0..80))
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+        #[test]
+        fn every_pass_finds_the_reference_cell((sc, mode, pairs) in case()) {
+            let Some(gpu) = test_gpu() else { return Ok(()) };
+            let refs: Vec<(&[u8], &[u8])> = pairs.iter().map(|(q, t)| (q.as_slice(), t.as_slice())).collect();
+            let forward = reference::forward_pass(mode);
+            for pass in [forward, (Start::Anchored, End::Anywhere), (Start::Anchored, End::LastRow)] {
+                let want: Vec<_> = refs
+                    .iter()
+                    .map(|(q, t)| (!q.is_empty() && !t.is_empty()).then(|| reference::pass_cell(q, t, &sc, pass)))
+                    .collect();
+                prop_assert_eq!(gpu.pass_cells(&refs, &sc, pass).unwrap(), want, "{:?}", pass);
+            }
+        }
+    }
+
+    #[test]
+    fn scores_beyond_16_bits() {
+        let Some(gpu) = test_gpu() else { return };
+        // 4 kbp, match +10: scores near 40,000, in bands of rows (llvmpipe's loop limit).
+        let sc = Scoring::dna(10, 4, 4, 2).unwrap();
+        let q = b"ACGTTGCAAC".repeat(400);
+        let t = [&q[..1_800], b"GGGG".as_slice(), &q[1_800..]].concat();
+        for mode in [Mode::Local, Mode::Global, Mode::SemiGlobal] {
+            let pass = reference::forward_pass(mode);
+            let want = reference::pass_cell(&q, &t, &sc, pass);
+            assert!(want.0 > i16::MAX as i32);
+            assert_eq!(
+                gpu.pass_cells(&[(&q, &t)], &sc, pass).unwrap(),
+                vec![Some(want)],
+                "{mode:?}"
+            );
+        }
+    }
+}
