@@ -184,8 +184,9 @@ impl Aligner {
         for r in queries.iter().chain(targets) {
             self.check_length(&r.id, &r.seq)?;
         }
-        let chunks = par_map(queries.len().div_ceil(CHUNK), self.config.threads, |c| {
-            let range = c * CHUNK..queries.len().min((c + 1) * CHUNK);
+        let chunk = self.chunk(queries.len());
+        let chunks = par_map(queries.len().div_ceil(chunk), self.config.threads, |c| {
+            let range = c * chunk..queries.len().min((c + 1) * chunk);
             let strands = Strands::new(self, &queries[range.clone()]);
             let chosen = strands.choose(self, |_| {
                 targets[range.clone()].iter().map(|t| t.seq.as_slice()).collect()
@@ -320,8 +321,9 @@ impl Aligner {
 
     /// Search with one query per SIMD lane against each target in turn (DNA, few targets).
     fn search_query_lanes(&self, queries: &[Record], targets: &[Record]) -> Result<Vec<Vec<Hit>>> {
-        let chunks = par_map(queries.len().div_ceil(CHUNK), self.config.threads, |c| {
-            let range = c * CHUNK..queries.len().min((c + 1) * CHUNK);
+        let chunk = self.chunk(queries.len());
+        let chunks = par_map(queries.len().div_ceil(chunk), self.config.threads, |c| {
+            let range = c * chunk..queries.len().min((c + 1) * chunk);
             let strands = Strands::new(self, &queries[range.clone()]);
             let mut scored: Vec<Vec<Scored>> = vec![Vec::new(); range.len()];
             for (ti, t) in targets.iter().enumerate() {
@@ -427,8 +429,16 @@ impl Aligner {
     }
 }
 
-/// Queries per work unit: enough to keep SIMD lanes full, few enough to spread over threads.
-const CHUNK: usize = 1024;
+impl Aligner {
+    /// Queries per work unit: up to 1024, and with several threads about two units per
+    /// thread, but never under 64 (each unit lays its targets out for the SIMD lanes anew).
+    fn chunk(&self, queries: usize) -> usize {
+        match self.config.threads {
+            1 => 1024,
+            threads => queries.div_ceil(2 * threads).clamp(64, 1024),
+        }
+    }
+}
 
 /// A chunk of queries with their reverse complements when both strands are aligned.
 struct Strands<'a> {
