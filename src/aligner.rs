@@ -205,12 +205,7 @@ impl Aligner {
                 .map(|(k, c)| Some(self.to_alignment(strands.queries[k].seq.len(), raws.next()?, c?.1)))
                 .collect::<Vec<_>>())
         });
-        Ok(chunks
-            .into_iter()
-            .collect::<Result<Vec<_>>>()?
-            .into_iter()
-            .flatten()
-            .collect())
+        flatten(chunks)
     }
 
     /// Aligns every query against every target and keeps the `top_k` best targets per query:
@@ -359,12 +354,7 @@ impl Aligner {
                 })
                 .collect::<Vec<_>>())
         });
-        Ok(chunks
-            .into_iter()
-            .collect::<Result<Vec<_>>>()?
-            .into_iter()
-            .flatten()
-            .collect())
+        flatten(chunks)
     }
 
     /// Step 1 for each `(query, target)` pair: on the GPU, or in SIMD lanes where possible.
@@ -375,14 +365,7 @@ impl Aligner {
             let cells = gpu.pass_cells(pairs, sc, reference::forward_pass(mode))?;
             return Ok(cells
                 .into_iter()
-                .map(|cell| {
-                    let (score, i, j) = cell?;
-                    (mode != Mode::Local || score > 0).then_some(AlignmentEnd {
-                        score,
-                        query_end: i,
-                        target_end: j,
-                    })
-                })
+                .map(|cell| reference::end_from_cell(mode, cell?))
                 .collect());
         }
         Ok(match self.isa() {
@@ -490,6 +473,15 @@ impl<'a> Strands<'a> {
             .map(|(rc, f)| pick_strand(f, rc.as_ref().and_then(|_| rev_ends.next().flatten()), |e| e.score))
             .collect())
     }
+}
+
+/// The results of consecutive work units, in order, or the first error.
+fn flatten<T>(chunks: Vec<Result<Vec<T>>>) -> Result<Vec<T>> {
+    let mut all = Vec::new();
+    for chunk in chunks {
+        all.extend(chunk?);
+    }
+    Ok(all)
 }
 
 /// A candidate hit: score, target index, strand, and the end where already known.

@@ -413,7 +413,11 @@ pub(crate) fn find_end(query: &[u8], target: &[u8], sc: &Scoring, mode: Mode) ->
     if query.is_empty() || target.is_empty() {
         return None;
     }
-    let (score, i, j) = pass_cell(query, target, sc, forward_pass(mode));
+    end_from_cell(mode, pass_cell(query, target, sc, forward_pass(mode)))
+}
+
+/// The alignment end that step 1's best cell gives in `mode`: none for a local score of zero.
+pub(crate) fn end_from_cell(mode: Mode, (score, i, j): (i32, usize, usize)) -> Option<AlignmentEnd> {
     (mode != Mode::Local || score > 0).then_some(AlignmentEnd {
         score,
         query_end: i,

@@ -696,14 +696,7 @@ pub(crate) fn pair_cells(
 pub(crate) fn pair_ends(isa: Isa, pairs: &[(&[u8], &[u8])], sc: &Scoring, mode: Mode) -> Vec<Option<AlignmentEnd>> {
     pair_cells(isa, pairs, sc, forward_pass(mode))
         .into_iter()
-        .map(|cell| {
-            let (score, i, j) = cell?;
-            (mode != Mode::Local || score > 0).then_some(AlignmentEnd {
-                score,
-                query_end: i,
-                target_end: j,
-            })
-        })
+        .map(|cell| reference::end_from_cell(mode, cell?))
         .collect()
 }
 
