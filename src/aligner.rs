@@ -99,6 +99,9 @@ pub struct Aligner {
     config: AlignerConfig,
     #[cfg(feature = "gpu")]
     gpu: Option<std::sync::Arc<crate::gpu::Gpu>>,
+    /// Batches the GPU failed and the CPU computed, with the last error.
+    #[cfg(feature = "gpu")]
+    gpu_fallbacks: std::sync::Arc<std::sync::Mutex<Option<(usize, String)>>>,
 }
 
 impl Aligner {
@@ -125,6 +128,8 @@ impl Aligner {
             config,
             #[cfg(feature = "gpu")]
             gpu,
+            #[cfg(feature = "gpu")]
+            gpu_fallbacks: Default::default(),
         })
     }
 
@@ -137,6 +142,12 @@ impl Aligner {
     #[cfg(feature = "gpu")]
     pub fn gpu(&self) -> Option<&crate::gpu::AdapterInfo> {
         self.gpu.as_deref().map(|g| g.info())
+    }
+
+    /// How many batches the GPU failed so far (computed on the CPU instead), and the last error.
+    #[cfg(feature = "gpu")]
+    pub fn gpu_fallbacks(&self) -> Option<(usize, String)> {
+        self.gpu_fallbacks.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Whether step 1 runs on the GPU.
@@ -362,11 +373,20 @@ impl Aligner {
         let (sc, mode) = (&self.config.scoring, self.config.mode);
         #[cfg(feature = "gpu")]
         if let Some(gpu) = &self.gpu {
-            let cells = gpu.pass_cells(pairs, sc, reference::forward_pass(mode))?;
-            return Ok(cells
-                .into_iter()
-                .map(|cell| reference::end_from_cell(mode, cell?))
-                .collect());
+            match gpu.pass_cells(pairs, sc, reference::forward_pass(mode)) {
+                Ok(cells) => {
+                    return Ok(cells
+                        .into_iter()
+                        .map(|cell| reference::end_from_cell(mode, cell?))
+                        .collect());
+                }
+                // A failed batch (lost device, out of memory) is computed on the CPU instead.
+                Err(e) => {
+                    let mut fallbacks = self.gpu_fallbacks.lock().unwrap_or_else(|p| p.into_inner());
+                    let batches = fallbacks.as_ref().map_or(0, |f| f.0) + 1;
+                    *fallbacks = Some((batches, e.to_string()));
+                }
+            }
         }
         Ok(match self.isa() {
             Some(isa) => cpu::pair_ends(isa, pairs, sc, mode),

@@ -234,6 +234,12 @@ fn align(args: &AlignArgs, command_line: &str) -> Result<()> {
         .into());
     }
     writer.finish()?;
+    #[cfg(feature = "gpu")]
+    if let Some((batches, error)) = aligner.gpu_fallbacks() {
+        eprintln!(
+            "swgpu: note: the GPU failed on {batches} batch(es), computed on the CPU instead; last error: {error}"
+        );
+    }
     Ok(())
 }
 

@@ -222,7 +222,8 @@ impl Gpu {
     }
 
     /// The best cell `(score, i, j)` of `pass` over each `(query, target)` pair of raw residues,
-    /// exactly as the reference's score pass finds it; `None` for an empty sequence.
+    /// exactly as the reference's score pass finds it; `None` for an empty sequence. Pairs too
+    /// large for the adapter are computed by the reference on the CPU.
     pub(crate) fn pass_cells(
         &self,
         pairs: &[(&[u8], &[u8])],
@@ -242,9 +243,9 @@ impl Gpu {
             let (m, n) = (pairs[k].0.len() as u64, pairs[k].1.len() as u64);
             let (r, s) = (4 * (m + n), 8 * (n + 1));
             if r > binding || s > binding || n + 1 > self.band_cells() {
-                return Err(gpu_error(format!(
-                    "a pair of {m} x {n} residues exceeds the adapter's limits"
-                )));
+                // Beyond this adapter's buffers or band size: the exact reference instead.
+                cells[k] = Some(crate::reference::pass_cell(pairs[k].0, pairs[k].1, sc, pass));
+                continue;
             }
             if !group.is_empty()
                 && (residues + r > binding
@@ -464,6 +465,18 @@ mod tests {
                 prop_assert_eq!(gpu.pass_cells(&refs, &sc, pass).unwrap(), want, "{:?}", pass);
             }
         }
+    }
+
+    #[test]
+    fn pairs_beyond_the_adapters_limits_are_computed_exactly() {
+        let Some(gpu) = test_gpu() else { return };
+        let sc = Scoring::dna(2, 4, 4, 2).unwrap();
+        let t = b"ACGGTCATTG".repeat(7_000);
+        let q = t[41_000..41_060].to_vec();
+        let pass = reference::forward_pass(Mode::Local);
+        let want = reference::pass_cell(&q, &t, &sc, pass);
+        assert_eq!(want.0, 120);
+        assert_eq!(gpu.pass_cells(&[(&q, &t), (&q, &q)], &sc, pass).unwrap()[0], Some(want));
     }
 
     #[test]
