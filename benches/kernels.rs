@@ -28,6 +28,25 @@ fn read(path: &str) -> Vec<Record> {
     io::read_all(path.as_ref()).expect("sample data")
 }
 
+/// Times `run` on each backend after checking its result against the scalar reference's.
+fn compare<T: PartialEq + std::fmt::Debug>(
+    c: &mut Criterion,
+    group: &str,
+    alphabet: Alphabet,
+    cells: u64,
+    run: impl Fn(&Aligner) -> T,
+) {
+    let mut group = c.benchmark_group(group);
+    group.sample_size(10).throughput(Throughput::Elements(cells));
+    let want = run(&aligner(alphabet, Backend::Scalar));
+    for (name, backend) in [("scalar", Backend::Scalar), ("cpu", Backend::Cpu)] {
+        let a = aligner(alphabet, backend);
+        assert_eq!(run(&a), want, "{name}");
+        group.bench_function(name, |b| b.iter(|| run(&a)));
+    }
+    group.finish();
+}
+
 fn kernels(c: &mut Criterion) {
     let (reads_1, reads_2) = (read("data/reads_1.fq"), read("data/reads_2.fq"));
     let (genome, proteins, db) = (
@@ -35,43 +54,28 @@ fn kernels(c: &mut Criterion) {
         read("data/proteins_query.fa"),
         read("data/proteins_db.fa"),
     );
-
-    let mut group = c.benchmark_group("dna pairs, local, both strands");
-    group.throughput(Throughput::Elements(2 * cells(&reads_1, &reads_2, true)));
-    let want = aligner(Alphabet::Dna, Backend::Scalar)
-        .align_pairs(&reads_1, &reads_2)
-        .unwrap();
-    for (name, backend) in [("scalar", Backend::Scalar), ("cpu", Backend::Cpu)] {
-        let a = aligner(Alphabet::Dna, backend);
-        assert_eq!(a.align_pairs(&reads_1, &reads_2).unwrap(), want, "{name}");
-        group.bench_function(name, |b| b.iter(|| a.align_pairs(&reads_1, &reads_2).unwrap()));
-    }
-    group.finish();
-
-    let mut group = c.benchmark_group("dna reads vs lambda genome, local, both strands");
-    group.sample_size(10);
     let reads = &reads_1[..50];
-    group.throughput(Throughput::Elements(2 * cells(reads, &genome, false)));
-    let want = aligner(Alphabet::Dna, Backend::Scalar).search(reads, &genome).unwrap();
-    for (name, backend) in [("scalar", Backend::Scalar), ("cpu", Backend::Cpu)] {
-        let a = aligner(Alphabet::Dna, backend);
-        assert_eq!(a.search(reads, &genome).unwrap(), want, "{name}");
-        group.bench_function(name, |b| b.iter(|| a.search(reads, &genome).unwrap()));
-    }
-    group.finish();
-
-    let mut group = c.benchmark_group("protein search, BLOSUM62 11/1");
-    group.sample_size(10);
-    group.throughput(Throughput::Elements(cells(&proteins, &db, false)));
-    let want = aligner(Alphabet::Protein, Backend::Scalar)
-        .search(&proteins, &db)
-        .unwrap();
-    for (name, backend) in [("scalar", Backend::Scalar), ("cpu", Backend::Cpu)] {
-        let a = aligner(Alphabet::Protein, backend);
-        assert_eq!(a.search(&proteins, &db).unwrap(), want, "{name}");
-        group.bench_function(name, |b| b.iter(|| a.search(&proteins, &db).unwrap()));
-    }
-    group.finish();
+    compare(
+        c,
+        "dna pairs, local, both strands",
+        Alphabet::Dna,
+        2 * cells(&reads_1, &reads_2, true),
+        |a| a.align_pairs(&reads_1, &reads_2).unwrap(),
+    );
+    compare(
+        c,
+        "dna reads vs lambda genome, local, both strands",
+        Alphabet::Dna,
+        2 * cells(reads, &genome, false),
+        |a| a.search(reads, &genome).unwrap(),
+    );
+    compare(
+        c,
+        "protein search, BLOSUM62 11/1",
+        Alphabet::Protein,
+        cells(&proteins, &db, false),
+        |a| a.search(&proteins, &db).unwrap(),
+    );
 }
 
 criterion_group!(benches, kernels);
