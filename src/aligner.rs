@@ -254,24 +254,7 @@ impl Aligner {
         let per_query = par_map(queries.len(), outer, |qi| {
             let q = &queries[qi].seq;
             let rc = self.both_strands().then(|| reverse_complement(q));
-            let mut scored: Vec<Scored> = match simd {
-                // The GPU takes every target of the query in one go.
-                Some(_) if self.on_gpu() => {
-                    let fwd: Vec<(&[u8], &[u8])> = targets.iter().map(|t| (q.as_slice(), t.seq.as_slice())).collect();
-                    let rev: Vec<(&[u8], &[u8])> = rc
-                        .as_deref()
-                        .map(|rc| targets.iter().map(|t| (rc, t.seq.as_slice())).collect())
-                        .unwrap_or_default();
-                    let (fwd, rev) = (self.ends(&fwd)?, self.ends(&rev)?);
-                    let mut rev = rev.into_iter();
-                    fwd.into_iter()
-                        .enumerate()
-                        .filter_map(|(ti, f)| {
-                            let r = rc.as_ref().and_then(|_| rev.next().flatten());
-                            pick_strand(f, r, |e| e.score).map(|(end, strand)| (end.score, ti, strand, Some(end)))
-                        })
-                        .collect()
-                }
+            let mut scored: Vec<Scored> = match simd.filter(|_| !self.on_gpu()) {
                 Some(isa) => {
                     let fwd = cpu::search_scores(isa, q, &target_seqs, sc, mode, inner);
                     let rev = rc
@@ -284,15 +267,23 @@ impl Aligner {
                         .filter_map(|(ti, (f, r))| pick_strand(f, r, |&s| s).map(|(s, strand)| (s, ti, strand, None)))
                         .collect()
                 }
-                None => targets
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(ti, t)| {
-                        let fwd = reference::find_end(q, &t.seq, sc, mode);
-                        let rev = rc.as_deref().and_then(|rc| reference::find_end(rc, &t.seq, sc, mode));
-                        pick_strand(fwd, rev, |e| e.score).map(|(end, strand)| (end.score, ti, strand, Some(end)))
-                    })
-                    .collect(),
+                // The GPU or the reference: ends of the query on both strands against every target.
+                None => {
+                    let fwd: Vec<(&[u8], &[u8])> = target_seqs.iter().map(|&t| (q.as_slice(), t)).collect();
+                    let rev: Vec<(&[u8], &[u8])> = rc
+                        .as_deref()
+                        .map(|rc| target_seqs.iter().map(|&t| (rc, t)).collect())
+                        .unwrap_or_default();
+                    let (fwd, rev) = (self.ends(&fwd)?, self.ends(&rev)?);
+                    let mut rev = rev.into_iter();
+                    fwd.into_iter()
+                        .enumerate()
+                        .filter_map(|(ti, f)| {
+                            let r = rc.as_ref().and_then(|_| rev.next().flatten());
+                            pick_strand(f, r, |e| e.score).map(|(end, strand)| (end.score, ti, strand, Some(end)))
+                        })
+                        .collect()
+                }
             };
             top_k(&mut scored, self.config.top_k);
             let aligned = |strand| {
@@ -302,14 +293,20 @@ impl Aligner {
                     rc.as_deref().unwrap_or(q)
                 }
             };
+            // Hits scored in lanes have no end yet: step 1 for just those, in one batch.
+            let missing: Vec<(&[u8], &[u8])> = scored
+                .iter()
+                .filter(|h| h.3.is_none())
+                .map(|&(_, ti, strand, _)| (aligned(strand), target_seqs[ti]))
+                .collect();
+            let mut found = self.ends(&missing)?.into_iter();
             let items: Vec<_> = scored
                 .iter()
                 .map(|&(_, ti, strand, end)| {
-                    let t = targets[ti].seq.as_slice();
-                    let end = end.unwrap_or_else(|| {
-                        reference::find_end(aligned(strand), t, sc, mode).expect("a scored pair has an end")
-                    });
-                    (aligned(strand), t, end)
+                    let end = end
+                        .or_else(|| found.next().flatten())
+                        .expect("a scored pair has an end");
+                    (aligned(strand), target_seqs[ti], end)
                 })
                 .collect();
             let raws = self.finish(&items);

@@ -416,9 +416,14 @@ pub(crate) fn find_end(query: &[u8], target: &[u8], sc: &Scoring, mode: Mode) ->
     end_from_cell(mode, pass_cell(query, target, sc, forward_pass(mode)))
 }
 
-/// The alignment end that step 1's best cell gives in `mode`: none for a local score of zero.
+/// Whether step 1's best score is an alignment in `mode`: a local score must be positive.
+pub(crate) fn is_alignment(mode: Mode, score: i32) -> bool {
+    mode != Mode::Local || score > 0
+}
+
+/// The alignment end that step 1's best cell gives in `mode`, if [`is_alignment`].
 pub(crate) fn end_from_cell(mode: Mode, (score, i, j): (i32, usize, usize)) -> Option<AlignmentEnd> {
-    (mode != Mode::Local || score > 0).then_some(AlignmentEnd {
+    is_alignment(mode, score).then_some(AlignmentEnd {
         score,
         query_end: i,
         target_end: j,

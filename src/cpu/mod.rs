@@ -647,7 +647,7 @@ pub(crate) fn search_scores(
     });
     for (batch, out) in batches.iter().zip(results) {
         for (&k, &(s, _, _)) in batch.iter().zip(&out) {
-            scores[k] = (mode != Mode::Local || s > 0).then_some(s);
+            scores[k] = reference::is_alignment(mode, s).then_some(s);
         }
     }
     scores
