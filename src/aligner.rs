@@ -158,7 +158,8 @@ impl Aligner {
         false
     }
 
-    fn both_strands(&self) -> bool {
+    /// Whether DNA queries are aligned on both strands (never for protein).
+    pub fn both_strands(&self) -> bool {
         self.config.strands == StrandMode::Both && self.config.scoring.alphabet() == Alphabet::Dna
     }
 

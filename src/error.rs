@@ -66,6 +66,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The output could not be written.
+    #[error("cannot write the output")]
+    Output(#[source] std::io::Error),
     /// `--pairs` was given inputs with different record counts.
     #[error("pairs mode needs as many queries as targets: {queries} queries, {targets} targets")]
     PairCountMismatch {

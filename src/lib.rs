@@ -29,6 +29,7 @@ mod error;
 pub mod gpu;
 pub mod io;
 mod parallel;
+pub mod pipeline;
 pub mod reference;
 pub(crate) mod scoring;
 

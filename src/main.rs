@@ -2,9 +2,15 @@
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use signal_hook::consts::{SIGINT, SIGTERM};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use swgpu::io::{self, FastxReader, Format, OutputContext};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+use swgpu::io::{self, FastxReader, Format, OutputContext, TargetInfo};
+use swgpu::pipeline::{self, Input, Summary, Targets};
 use swgpu::{Aligner, AlignerConfig, Alphabet, Backend, GpuDevice, Matrix, Mode, Scoring, StrandMode};
 
 /// Exact Smith-Waterman, Needleman-Wunsch and semi-global alignment with affine gaps.
@@ -18,7 +24,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Align each query against every target (best hits), or record i against record i (--pairs).
-    Align(AlignArgs),
+    Align(Box<AlignArgs>),
     /// List the CPU features detected and the backends available.
     Devices,
 }
@@ -94,7 +100,8 @@ struct AlignArgs {
     /// Hits per query in search mode.
     #[arg(short = 'N', long, default_value_t = 1)]
     top_k: usize,
-    /// Backend; auto picks the CPU backend until the GPU one is tuned. All give identical output.
+    /// Backend; auto runs the CPU backend and, when there is a real GPU, the GPU backend on
+    /// other batches at the same time. All give identical output.
     #[arg(long, value_enum, default_value = "auto")]
     backend: BackendArg,
     /// GPU adapter for --backend gpu: an index or part of a name from `swgpu devices`
@@ -107,13 +114,24 @@ struct AlignArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value = "sam")]
     format: FormatArg,
-    /// Output file [default: stdout].
+    /// Output file [default: stdout]; written as FILE.partial and renamed when the run succeeds.
     #[arg(short, long)]
     output: Option<PathBuf>,
+    /// Process only the K-th of N contiguous slices of the query records (1 <= K <= N); the N
+    /// outputs concatenated in order are the single run's (SAM: drop the later headers).
+    #[arg(long, value_name = "K/N")]
+    shard: Option<Shard>,
+    /// Queries (or pairs) per batch: memory holds a few batches; with several engines
+    /// (CPU and GPU) each takes whole batches.
+    #[arg(long, default_value_t = pipeline::BATCH)]
+    batch: usize,
+    /// Also report the engines used and their batches.
+    #[arg(short, long, conflicts_with = "quiet")]
+    verbose: bool,
+    /// No progress bar, notes or summary; errors only.
+    #[arg(short, long)]
+    quiet: bool,
 }
-
-/// Queries read, aligned and written per round, so memory does not grow with the query file.
-const BATCH: usize = 4096;
 
 fn scoring(args: &AlignArgs, alphabet: Alphabet) -> Result<Scoring> {
     let (default_open, default_extend) = match alphabet {
@@ -136,26 +154,101 @@ fn scoring(args: &AlignArgs, alphabet: Alphabet) -> Result<Scoring> {
     Ok(scoring)
 }
 
-fn open_output(path: Option<&Path>) -> Result<Box<dyn Write>> {
-    Ok(match path {
-        Some(p) => Box::new(BufWriter::new(
-            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
-        )),
-        None => Box::new(BufWriter::new(std::io::stdout().lock())),
-    })
+/// Where the output goes. A file is written as `FILE.partial` and renamed when the run
+/// succeeds, so a failed run never leaves a truncated file that looks complete.
+struct Output {
+    path: Option<PathBuf>,
 }
 
-fn align(args: &AlignArgs, command_line: &str) -> Result<()> {
-    let targets = io::read_all(&args.targets)?;
-    let mut queries = FastxReader::open(&args.queries)?;
-    let mut batch = queries.read_batch(BATCH)?;
-    let alphabet = match args.alphabet {
-        Some(AlphabetArg::Dna) => Alphabet::Dna,
-        Some(AlphabetArg::Protein) => Alphabet::Protein,
-        None if batch.is_empty() => Alphabet::detect(targets.iter().take(100).map(|r| r.seq.as_slice())),
-        None => Alphabet::detect(batch.iter().take(100).map(|r| r.seq.as_slice())),
-    };
-    let scoring = scoring(args, alphabet)?;
+impl Output {
+    fn partial(path: &Path) -> PathBuf {
+        let mut name = path.as_os_str().to_owned();
+        name.push(".partial");
+        PathBuf::from(name)
+    }
+
+    fn open(&self) -> Result<Box<dyn Write>> {
+        Ok(match &self.path {
+            Some(p) => {
+                let partial = Self::partial(p);
+                let file =
+                    std::fs::File::create(&partial).with_context(|| format!("cannot create {}", partial.display()))?;
+                Box::new(BufWriter::new(file))
+            }
+            None => Box::new(BufWriter::new(std::io::stdout().lock())),
+        })
+    }
+
+    /// Renames the partial file into place.
+    fn commit(&self) -> Result<()> {
+        if let Some(p) = &self.path {
+            std::fs::rename(Self::partial(p), p).with_context(|| format!("cannot create {}", p.display()))?;
+        }
+        Ok(())
+    }
+
+    /// Removes the partial file of a failed run.
+    fn discard(&self) {
+        if let Some(p) = &self.path {
+            let _ = std::fs::remove_file(Self::partial(p));
+        }
+    }
+}
+
+/// The first records of `path` (none for standard input, which cannot be read twice).
+fn peek(path: &Path, n: usize) -> Result<Vec<swgpu::Record>> {
+    if path == Path::new("-") {
+        return Ok(Vec::new());
+    }
+    Ok(FastxReader::open(path)?.read_batch(n)?)
+}
+
+/// The command line as recorded in SAM's @PG: without `--shard`, so that every shard's header
+/// is the single run's.
+fn recorded_command_line(args: &[String]) -> String {
+    let mut kept = Vec::new();
+    let mut words = args.iter();
+    while let Some(word) = words.next() {
+        if word == "--shard" {
+            words.next();
+        } else if !word.starts_with("--shard=") {
+            kept.push(word.as_str());
+        }
+    }
+    kept.join(" ")
+}
+
+/// `K/N`: the K-th (1-based) of N slices of the query records.
+#[derive(Clone, Copy)]
+struct Shard {
+    index: u64,
+    count: u64,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Shard, String> {
+        let parsed = s
+            .split_once('/')
+            .and_then(|(k, n)| Some((k.parse::<u64>().ok()?, n.parse::<u64>().ok()?)));
+        match parsed {
+            Some((index, count)) if (1..=count).contains(&index) => Ok(Shard { index, count }),
+            _ => Err(format!("'{s}' is not K/N with 1 <= K <= N")),
+        }
+    }
+}
+
+impl Shard {
+    /// The records of this shard among `total`: contiguous, so that the shards' outputs
+    /// concatenated in order are the single run's.
+    fn range(self, total: u64) -> std::ops::Range<u64> {
+        let bound = |k: u64| (u128::from(total) * u128::from(k) / u128::from(self.count)) as u64;
+        bound(self.index - 1)..bound(self.index)
+    }
+}
+
+fn aligner_config(args: &AlignArgs, scoring: Scoring) -> AlignerConfig {
     let mut config = AlignerConfig::new(scoring);
     config.mode = match args.mode {
         ModeArg::Local => Mode::Local,
@@ -182,7 +275,76 @@ fn align(args: &AlignArgs, command_line: &str) -> Result<()> {
     config.threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let aligner = Aligner::new(config)?;
+    config
+}
+
+/// A progress bar on stderr when it is a terminal (indicatif hides it otherwise): the share
+/// of the query file read, records written and the running GCUPS.
+fn progress_bar(quiet: bool) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::no_length().with_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {msg}")
+            .expect("a valid template"),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+/// What `align` did, for the exit status and the summary.
+struct Outcome {
+    summary: Summary,
+    engines: Vec<String>,
+    notes: Vec<String>,
+}
+
+fn align(args: &AlignArgs, command_line: &str, stop: &AtomicBool) -> Result<Outcome> {
+    if args.queries == Path::new("-") && args.targets == Path::new("-") {
+        bail!("queries and targets cannot both be standard input");
+    }
+    // Search keeps every target in memory; pairs stream them, after one pass for the header.
+    let (search_targets, infos) = if args.pairs && args.targets != Path::new("-") {
+        (Vec::new(), io::target_infos(&args.targets)?)
+    } else {
+        let all = io::read_all(&args.targets)?;
+        let infos = all.iter().map(TargetInfo::of).collect();
+        (all, infos)
+    };
+    let range = match args.shard {
+        None => None,
+        Some(_) if args.queries == Path::new("-") => bail!("--shard needs a query file, not standard input"),
+        Some(shard) => {
+            let total = io::count_records(&args.queries)?;
+            if args.pairs && total != infos.len() as u64 {
+                return Err(swgpu::Error::PairCountMismatch {
+                    queries: total,
+                    targets: infos.len() as u64,
+                }
+                .into());
+            }
+            Some(shard.range(total))
+        }
+    };
+    let alphabet = match args.alphabet {
+        Some(AlphabetArg::Dna) => Alphabet::Dna,
+        Some(AlphabetArg::Protein) => Alphabet::Protein,
+        None => {
+            let mut sample = peek(&args.queries, 100)?;
+            if sample.is_empty() {
+                sample = match search_targets.is_empty() {
+                    true => peek(&args.targets, 100)?,
+                    false => search_targets[..search_targets.len().min(100)].to_vec(),
+                };
+            }
+            Alphabet::detect(sample.iter().map(|r| r.seq.as_slice()))
+        }
+    };
+    let config = aligner_config(args, scoring(args, alphabet)?);
+    let (engines, note) = pipeline::engines(&config)?;
+    if let Some(note) = note.filter(|_| !args.quiet) {
+        eprintln!("swgpu: note: {note}");
+    }
     let format = match args.format {
         FormatArg::Sam => Format::Sam,
         FormatArg::Paf => Format::Paf,
@@ -190,57 +352,109 @@ fn align(args: &AlignArgs, command_line: &str) -> Result<()> {
         FormatArg::Jsonl => Format::Jsonl,
     };
     let ctx = OutputContext {
-        targets: &targets,
-        scoring: &aligner.config().scoring,
+        targets: &infos,
+        scoring: &config.scoring,
         command_line,
     };
-    let mut writer = io::writer(format, ctx, open_output(args.output.as_deref())?);
-    writer.write_header()?;
-    let mut done = 0usize;
-    while !batch.is_empty() {
-        if args.pairs {
-            if done + batch.len() > targets.len() {
-                while queries.next_record().transpose()?.is_some() {}
-                return Err(swgpu::Error::PairCountMismatch {
-                    queries: queries.records_read(),
-                    targets: targets.len() as u64,
-                }
-                .into());
-            }
-            let results = aligner.align_pairs(&batch, &targets[done..done + batch.len()])?;
-            for (k, (query, aln)) in batch.iter().zip(results).enumerate() {
-                let hits: Vec<_> = aln
-                    .map(|alignment| swgpu::Hit {
-                        target: done + k,
-                        alignment,
-                    })
-                    .into_iter()
-                    .collect();
-                writer.write_query(query, &hits)?;
-            }
+    let output = Output {
+        path: args.output.clone(),
+    };
+    let mut writer = io::writer(format, ctx, output.open()?);
+    let run = || -> Result<Summary> {
+        writer.write_header()?;
+        let targets = if args.pairs && args.targets != Path::new("-") {
+            Targets::Pairs(Box::new(FastxReader::open(&args.targets)?))
+        } else if args.pairs {
+            Targets::Pairs(Box::new(search_targets.iter().cloned().map(Ok)))
         } else {
-            for (query, hits) in batch.iter().zip(aligner.search(&batch, &targets)?) {
-                writer.write_query(query, &hits)?;
-            }
+            Targets::Search(&search_targets)
+        };
+        let bar = progress_bar(args.quiet);
+        let input = Input {
+            queries: FastxReader::open(&args.queries)?,
+            targets,
+            range,
+            batch: args.batch,
+        };
+        let summary = pipeline::run(&engines, input, writer.as_mut(), stop, &mut |s| {
+            bar.set_length(s.query_bytes.1.unwrap_or(0));
+            bar.set_position(s.query_bytes.0);
+            bar.set_message(format!("{} records, {:.2} GCUPS", s.records, s.gcups()));
+        });
+        bar.finish_and_clear();
+        let summary = summary?;
+        writer.finish()?;
+        Ok(summary)
+    };
+    let summary = match run() {
+        Ok(summary) => summary,
+        Err(e) => {
+            output.discard();
+            return Err(e);
         }
-        done += batch.len();
-        batch = queries.read_batch(BATCH)?;
+    };
+    if !summary.interrupted {
+        output.commit()?;
     }
-    if args.pairs && done != targets.len() {
-        return Err(swgpu::Error::PairCountMismatch {
-            queries: done as u64,
-            targets: targets.len() as u64,
-        }
-        .into());
-    }
-    writer.finish()?;
+    Ok(Outcome {
+        summary,
+        engines: engines.iter().map(engine_name).collect(),
+        notes: fallback_notes(&engines),
+    })
+}
+
+/// How the summary names an engine.
+fn engine_name(aligner: &Aligner) -> String {
     #[cfg(feature = "gpu")]
-    if let Some((batches, error)) = aligner.gpu_fallbacks() {
-        eprintln!(
-            "swgpu: note: the GPU failed on {batches} batch(es), computed on the CPU instead; last error: {error}"
-        );
+    if let Some(info) = aligner.gpu() {
+        return format!("gpu ({})", info.name);
     }
-    Ok(())
+    match aligner.config().backend {
+        Backend::Scalar => "scalar".to_string(),
+        _ => format!("cpu ({})", swgpu::cpu::isa().name()),
+    }
+}
+
+/// A note for each GPU engine that failed batches and recomputed them on the CPU.
+fn fallback_notes(engines: &[Aligner]) -> Vec<String> {
+    #[cfg(feature = "gpu")]
+    return engines
+        .iter()
+        .filter_map(|e| {
+            let (batches, error) = e.gpu_fallbacks()?;
+            Some(format!(
+                "{} failed on {batches} batch(es), computed on the CPU instead; last error: {error}",
+                engine_name(e)
+            ))
+        })
+        .collect();
+    #[cfg(not(feature = "gpu"))]
+    {
+        let _ = engines;
+        Vec::new()
+    }
+}
+
+/// The end-of-run summary on stderr.
+fn report(outcome: &Outcome, verbose: bool) {
+    let s = &outcome.summary;
+    for note in &outcome.notes {
+        eprintln!("swgpu: note: {note}");
+    }
+    eprintln!(
+        "swgpu: {} records: {} aligned, {} unmapped; {:.3} G cells in {:.2} s ({:.2} GCUPS)",
+        s.records,
+        s.aligned,
+        s.unmapped,
+        s.cells as f64 / 1e9,
+        s.elapsed.as_secs_f64(),
+        s.gcups()
+    );
+    if verbose {
+        for (name, batches) in outcome.engines.iter().zip(&s.batches) {
+            eprintln!("swgpu:   {batches} batch(es) on {name}");
+        }
+    }
 }
 
 fn devices() -> Result<()> {
@@ -296,19 +510,52 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
+/// Sets `stop` on the first SIGINT or SIGTERM and records which; a second one exits at once.
+fn catch_signals(stop: &Arc<AtomicBool>, signal: &Arc<AtomicUsize>) -> std::io::Result<()> {
+    for sig in [SIGINT, SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(sig, 128 + sig, Arc::clone(stop))?;
+        signal_hook::flag::register_usize(sig, Arc::clone(signal), sig as usize)?;
+        signal_hook::flag::register(sig, Arc::clone(stop))?;
+    }
+    Ok(())
+}
+
 fn main() {
     let cli = Cli::parse();
-    let command_line = std::env::args().collect::<Vec<_>>().join(" ");
-    let result = match &cli.command {
-        Command::Align(args) => align(args, &command_line),
-        Command::Devices => devices(),
-    };
-    if let Err(err) = result {
-        if is_broken_pipe(&err) {
-            return;
+    let args: Vec<String> = std::env::args().collect();
+    let (stop, signal) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicUsize::new(0)));
+    let result = catch_signals(&stop, &signal)
+        .context("cannot install the signal handlers")
+        .and_then(|()| match &cli.command {
+            Command::Align(align_args) => align(align_args, &recorded_command_line(&args), &stop).map(|outcome| {
+                if !align_args.quiet {
+                    report(&outcome, align_args.verbose);
+                }
+                outcome
+                    .summary
+                    .interrupted
+                    .then(|| (align_args.output.clone(), outcome.summary.records))
+            }),
+            Command::Devices => devices().map(|()| None),
+        });
+    match result {
+        Ok(None) => {}
+        Ok(Some((output, records))) => {
+            let sig = signal.load(Ordering::SeqCst) as i32;
+            let kept = output.map_or_else(
+                || "written".to_string(),
+                |p| format!("kept in {}", Output::partial(&p).display()),
+            );
+            eprintln!("swgpu: interrupted by signal {sig}: the first {records} records are complete, {kept}");
+            std::process::exit(128 + sig);
         }
-        let chain: Vec<String> = err.chain().map(ToString::to_string).collect();
-        eprintln!("swgpu: error: {}", chain.join(": "));
-        std::process::exit(1);
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return;
+            }
+            let chain: Vec<String> = err.chain().map(ToString::to_string).collect();
+            eprintln!("swgpu: error: {}", chain.join(": "));
+            std::process::exit(1);
+        }
     }
 }

@@ -19,7 +19,7 @@ pub(super) struct BlastWriter<'a> {
 
 impl<'a> BlastWriter<'a> {
     pub(super) fn new(ctx: OutputContext<'a>, out: Box<dyn Write + 'a>) -> Self {
-        let database_len = ctx.targets.iter().map(|t| t.seq.len() as f64).sum();
+        let database_len = ctx.targets.iter().map(|t| t.len as f64).sum();
         BlastWriter { ctx, out, database_len }
     }
 }
@@ -29,11 +29,11 @@ impl AlignmentWriter for BlastWriter<'_> {
         Ok(())
     }
 
-    fn write_query(&mut self, query: &Record, hits: &[Hit]) -> io::Result<()> {
+    fn write_query(&mut self, query: &Record, hits: &[(&Record, &Hit)]) -> io::Result<()> {
         if hits.is_empty() {
             return writeln!(self.out, "# {} no hits", query.id);
         }
-        for hit in hits {
+        for &(target, hit) in hits {
             let a = &hit.alignment;
             let (sstart, send) = match a.strand {
                 Strand::Forward => (a.target_start + 1, a.target_end),
@@ -54,7 +54,7 @@ impl AlignmentWriter for BlastWriter<'_> {
                 self.out,
                 "{}\t{}\t{:.3}\t{}\t{}\t{}\t{}\t{}\t{sstart}\t{send}\t{evalue}\t{bits}",
                 query.id,
-                self.ctx.targets[hit.target].id,
+                target.id,
                 100.0 * a.identity(),
                 a.cigar.columns(),
                 a.cigar.mismatches(),

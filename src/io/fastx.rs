@@ -49,18 +49,23 @@ pub struct FastxReader {
     parser: Option<Box<dyn needletail::FastxReader>>,
     records: u64,
     last_id: Option<String>,
+    bytes: Arc<AtomicU64>,
+    size: Option<u64>,
 }
 
 impl FastxReader {
     /// Opens `path` (`-` for standard input). An empty input yields zero records.
     pub fn open(path: &Path) -> Result<FastxReader> {
-        let source: Box<dyn Read + Send> = if path == Path::new("-") {
-            Box::new(std::io::stdin())
+        let io_error = |source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let (source, size): (Box<dyn Read + Send>, _) = if path == Path::new("-") {
+            (Box::new(std::io::stdin()), None)
         } else {
-            Box::new(std::fs::File::open(path).map_err(|source| Error::Io {
-                path: path.to_path_buf(),
-                source,
-            })?)
+            let file = std::fs::File::open(path).map_err(io_error)?;
+            let size = file.metadata().map_err(io_error)?.len();
+            (Box::new(file), Some(size))
         };
         let count = Arc::new(AtomicU64::new(0));
         let counting = Counting {
@@ -72,6 +77,8 @@ impl FastxReader {
             parser: None,
             records: 0,
             last_id: None,
+            bytes: Arc::clone(&count),
+            size,
         };
         match needletail::parse_fastx_reader(counting) {
             Ok(parser) => reader.parser = Some(parser),
@@ -158,6 +165,16 @@ impl FastxReader {
     pub fn records_read(&self) -> u64 {
         self.records
     }
+
+    /// Bytes consumed from the file so far (compressed bytes for compressed input).
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+
+    /// The size of the file in bytes; `None` for standard input.
+    pub fn size(&self) -> Option<u64> {
+        self.size
+    }
 }
 
 impl Iterator for FastxReader {
@@ -171,4 +188,18 @@ impl Iterator for FastxReader {
 /// Every record of `path` (`-` for standard input).
 pub fn read_all(path: &Path) -> Result<Vec<Record>> {
     FastxReader::open(path)?.collect()
+}
+
+/// The name and length of every record of `path`, without keeping the sequences.
+pub fn target_infos(path: &Path) -> Result<Vec<super::TargetInfo>> {
+    FastxReader::open(path)?
+        .map(|r| r.map(|r| super::TargetInfo::of(&r)))
+        .collect()
+}
+
+/// How many records `path` holds, every one checked as when it is read.
+pub fn count_records(path: &Path) -> Result<u64> {
+    let mut reader = FastxReader::open(path)?;
+    while reader.next_record().transpose()?.is_some() {}
+    Ok(reader.records_read())
 }

@@ -1,19 +1,18 @@
 //! JSON lines: one object per query, `{"query", "query_length", "hits": [...]}`; an empty
 //! `hits` array means unmapped. Coordinates are 0-based, half-open, query on its forward strand.
 
-use super::{AlignmentWriter, OutputContext, Record};
+use super::{AlignmentWriter, Record};
 use crate::alignment::Hit;
 use serde_json::json;
 use std::io::{self, Write};
 
 pub(super) struct JsonlWriter<'a> {
-    ctx: OutputContext<'a>,
     out: Box<dyn Write + 'a>,
 }
 
 impl<'a> JsonlWriter<'a> {
-    pub(super) fn new(ctx: OutputContext<'a>, out: Box<dyn Write + 'a>) -> Self {
-        JsonlWriter { ctx, out }
+    pub(super) fn new(out: Box<dyn Write + 'a>) -> Self {
+        JsonlWriter { out }
     }
 }
 
@@ -22,12 +21,11 @@ impl AlignmentWriter for JsonlWriter<'_> {
         Ok(())
     }
 
-    fn write_query(&mut self, query: &Record, hits: &[Hit]) -> io::Result<()> {
+    fn write_query(&mut self, query: &Record, hits: &[(&Record, &Hit)]) -> io::Result<()> {
         let hits: Vec<_> = hits
             .iter()
-            .map(|hit| {
+            .map(|&(target, hit)| {
                 let a = &hit.alignment;
-                let target = &self.ctx.targets[hit.target];
                 json!({
                     "target": target.id,
                     "target_length": target.seq.len(),

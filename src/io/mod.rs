@@ -6,7 +6,7 @@ mod jsonl;
 mod paf;
 mod sam;
 
-pub use fastx::{FastxReader, Record, read_all};
+pub use fastx::{FastxReader, Record, count_records, read_all, target_infos};
 
 use crate::alignment::Hit;
 use crate::scoring::Scoring;
@@ -25,11 +25,30 @@ pub enum Format {
     Jsonl,
 }
 
+/// A target's name and length: what headers and statistics need of every target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetInfo {
+    /// The identifier.
+    pub id: String,
+    /// The length in residues.
+    pub len: usize,
+}
+
+impl TargetInfo {
+    /// The name and length of `record`.
+    pub fn of(record: &Record) -> TargetInfo {
+        TargetInfo {
+            id: record.id.clone(),
+            len: record.seq.len(),
+        }
+    }
+}
+
 /// What every writer needs to know besides the alignments.
 #[derive(Debug, Clone, Copy)]
 pub struct OutputContext<'a> {
-    /// All targets, indexed by [`Hit::target`].
-    pub targets: &'a [Record],
+    /// Every target, in input order (SAM's @SQ lines, BLAST's database length).
+    pub targets: &'a [TargetInfo],
     /// The scoring model (BLAST statistics use it).
     pub scoring: &'a Scoring,
     /// The command line, recorded in SAM's @PG header.
@@ -40,8 +59,9 @@ pub struct OutputContext<'a> {
 pub trait AlignmentWriter {
     /// Writes the header, if the format has one. Called once, before any query.
     fn write_header(&mut self) -> io::Result<()>;
-    /// Writes the results of one query: its hits, best first; no hits means unmapped.
-    fn write_query(&mut self, query: &Record, hits: &[Hit]) -> io::Result<()>;
+    /// Writes the results of one query: its hits, best first, each with its target record;
+    /// no hits means unmapped.
+    fn write_query(&mut self, query: &Record, hits: &[(&Record, &Hit)]) -> io::Result<()>;
     /// Flushes buffered output.
     fn finish(&mut self) -> io::Result<()>;
 }
@@ -50,13 +70,13 @@ pub trait AlignmentWriter {
 pub fn writer<'a>(format: Format, ctx: OutputContext<'a>, out: Box<dyn Write + 'a>) -> Box<dyn AlignmentWriter + 'a> {
     match format {
         Format::Sam => Box::new(sam::SamWriter::new(ctx, out)),
-        Format::Paf => Box::new(paf::PafWriter::new(ctx, out)),
+        Format::Paf => Box::new(paf::PafWriter::new(out)),
         Format::Blast6 => Box::new(blast::BlastWriter::new(ctx, out)),
-        Format::Jsonl => Box::new(jsonl::JsonlWriter::new(ctx, out)),
+        Format::Jsonl => Box::new(jsonl::JsonlWriter::new(out)),
     }
 }
 
 /// The aligned slice of the target for a hit.
-fn aligned_target<'a>(ctx: &OutputContext<'a>, hit: &Hit) -> &'a [u8] {
-    &ctx.targets[hit.target].seq[hit.alignment.target_start..hit.alignment.target_end]
+fn aligned_target<'t>(target: &'t Record, hit: &Hit) -> &'t [u8] {
+    &target.seq[hit.alignment.target_start..hit.alignment.target_end]
 }

@@ -1,18 +1,17 @@
 //! PAF: minimap2's 12 columns plus `tp:A`, `AS:i`, `NM:i` and `cg:Z`; queries without hits get
 //! minimap2's `--paf-no-hit` line.
 
-use super::{AlignmentWriter, OutputContext, Record};
+use super::{AlignmentWriter, Record};
 use crate::alignment::Hit;
 use std::io::{self, Write};
 
 pub(super) struct PafWriter<'a> {
-    ctx: OutputContext<'a>,
     out: Box<dyn Write + 'a>,
 }
 
 impl<'a> PafWriter<'a> {
-    pub(super) fn new(ctx: OutputContext<'a>, out: Box<dyn Write + 'a>) -> Self {
-        PafWriter { ctx, out }
+    pub(super) fn new(out: Box<dyn Write + 'a>) -> Self {
+        PafWriter { out }
     }
 }
 
@@ -21,14 +20,13 @@ impl AlignmentWriter for PafWriter<'_> {
         Ok(())
     }
 
-    fn write_query(&mut self, query: &Record, hits: &[Hit]) -> io::Result<()> {
+    fn write_query(&mut self, query: &Record, hits: &[(&Record, &Hit)]) -> io::Result<()> {
         let qlen = query.seq.len();
         if hits.is_empty() {
             return writeln!(self.out, "{}\t{qlen}\t0\t0\t*\t*\t0\t0\t0\t0\t0\t0", query.id);
         }
-        for (k, hit) in hits.iter().enumerate() {
+        for (k, &(target, hit)) in hits.iter().enumerate() {
             let a = &hit.alignment;
-            let target = &self.ctx.targets[hit.target];
             writeln!(
                 self.out,
                 "{}\t{qlen}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t255\ttp:A:{}\tAS:i:{}\tNM:i:{}\tcg:Z:{}",

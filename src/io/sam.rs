@@ -70,7 +70,7 @@ impl AlignmentWriter for SamWriter<'_> {
         }
         writeln!(self.out, "@HD\tVN:1.6\tSO:unsorted\tGO:query")?;
         for t in self.ctx.targets {
-            writeln!(self.out, "@SQ\tSN:{}\tLN:{}", t.id, t.seq.len())?;
+            writeln!(self.out, "@SQ\tSN:{}\tLN:{}", t.id, t.len)?;
         }
         let cl = self.ctx.command_line.replace(['\t', '\n'], " ");
         writeln!(
@@ -80,7 +80,7 @@ impl AlignmentWriter for SamWriter<'_> {
         )
     }
 
-    fn write_query(&mut self, query: &Record, hits: &[Hit]) -> io::Result<()> {
+    fn write_query(&mut self, query: &Record, hits: &[(&Record, &Hit)]) -> io::Result<()> {
         let qual = query.qual.as_deref().unwrap_or_default();
         if hits.is_empty() {
             return writeln!(
@@ -91,7 +91,7 @@ impl AlignmentWriter for SamWriter<'_> {
                 text_or_star(qual)
             );
         }
-        for (k, hit) in hits.iter().enumerate() {
+        for (k, &(target, hit)) in hits.iter().enumerate() {
             let a = &hit.alignment;
             let qlen = query.seq.len();
             let reverse = a.strand == Strand::Reverse;
@@ -114,7 +114,6 @@ impl AlignmentWriter for SamWriter<'_> {
                 (0, true) => (reverse_complement(&query.seq), qual.iter().rev().copied().collect()),
                 _ => (Vec::new(), Vec::new()),
             };
-            let target = &self.ctx.targets[hit.target];
             writeln!(
                 self.out,
                 "{}\t{flag}\t{}\t{}\t255\t{cigar}\t*\t0\t0\t{}\t{}\tAS:i:{}\tNM:i:{}\tMD:Z:{}",
@@ -125,7 +124,7 @@ impl AlignmentWriter for SamWriter<'_> {
                 text_or_star(&qual),
                 a.score,
                 a.edit_distance(),
-                md_tag(hit, aligned_target(&self.ctx, hit)),
+                md_tag(hit, aligned_target(target, hit)),
             )?;
         }
         Ok(())

@@ -1,4 +1,4 @@
-use super::{file, ok, s, sam_records, swgpu};
+use super::{file, ok, s, sam_records, swgpu, without_pg};
 use std::io::{Read, Write};
 use swgpu::reverse_complement;
 
@@ -168,7 +168,7 @@ fn pairs_align_record_i_with_record_i_and_reject_unequal_counts() {
     assert_eq!((cols[0][5], cols[1][5]), ("t1", "t2"));
     assert_eq!((cols[0][15], cols[1][15]), ("cg:Z:6=1X1=", "cg:Z:8="));
     let t3 = file(dir.path(), "t3.fa", ">t1\nGGGGCCCC\n");
-    let out = swgpu(&["align", "--pairs", s(&q), s(&t3)]);
+    let out = swgpu(&["align", "-q", "--pairs", s(&q), s(&t3)]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).trim(),
@@ -338,7 +338,7 @@ fn a_closed_stdout_is_success() {
     let q = file(dir.path(), "many.fa", many);
     let t = file(dir.path(), "t.fa", TARGETS);
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_swgpu"))
-        .args(["align", s(&q), s(&t), "-f", "jsonl"])
+        .args(["align", "-q", s(&q), s(&t), "-f", "jsonl"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -369,13 +369,7 @@ fn cpu_and_scalar_backends_write_identical_bytes() {
         ] {
             let run = |backend| ok(&["align", q, t, "-m", mode, "-N", "3", "-f", format, "--backend", backend]);
             let (cpu, scalar) = (run("cpu"), run("scalar"));
-            let body = |out: &str| {
-                out.lines()
-                    .filter(|l| !l.starts_with("@PG"))
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            };
-            assert_eq!(body(&cpu), body(&scalar), "{mode} {q}");
+            assert_eq!(without_pg(&cpu), without_pg(&scalar), "{mode} {q}");
         }
     }
 }
@@ -385,19 +379,9 @@ fn cpu_and_scalar_backends_write_identical_bytes() {
 #[test]
 #[cfg(feature = "gpu")]
 fn gpu_backend_writes_identical_bytes() {
-    if swgpu::gpu::adapters().is_empty() {
-        assert!(
-            std::env::var("SWGPU_REQUIRE_GPU").map_or(true, |v| v != "1"),
-            "SWGPU_REQUIRE_GPU=1 but no GPU adapter"
-        );
+    if !super::gpu_adapter() {
         return;
     }
-    let body = |out: String| {
-        out.lines()
-            .filter(|l| !l.starts_with("@PG"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
     // 40 reads: lavapipe runs a read against the 48.5 kbp genome in one-row bands.
     let dir = tempfile::tempdir().unwrap();
     let first = |path: &str| {
@@ -431,7 +415,7 @@ fn gpu_backend_writes_identical_bytes() {
             gpu.extend(["-m", mode, "--backend", "gpu", "--device", "0"]);
             let mut scalar = args.to_vec();
             scalar.extend(["-m", mode, "--backend", "scalar"]);
-            assert_eq!(body(ok(&gpu)), body(ok(&scalar)), "{mode} {args:?}");
+            assert_eq!(without_pg(&ok(&gpu)), without_pg(&ok(&scalar)), "{mode} {args:?}");
         }
     }
 }

@@ -4,6 +4,7 @@ mod bad_input;
 mod cli;
 mod real_data;
 mod shaders;
+mod streaming;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -46,4 +47,24 @@ pub fn sam_records(sam: &str) -> Vec<Vec<String>> {
         .filter(|l| !l.starts_with('@'))
         .map(|l| l.split('\t').map(str::to_string).collect())
         .collect()
+}
+
+/// The output without SAM's @PG line (which records the command line).
+pub fn without_pg(out: &str) -> String {
+    out.lines()
+        .filter(|l| !l.starts_with("@PG"))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+/// Whether a GPU adapter (lavapipe in CI) is there; without one a GPU test is skipped, unless
+/// `SWGPU_REQUIRE_GPU=1`, which makes it fail.
+#[cfg(feature = "gpu")]
+pub fn gpu_adapter() -> bool {
+    let found = !swgpu::gpu::adapters().is_empty();
+    assert!(
+        found || std::env::var("SWGPU_REQUIRE_GPU").map_or(true, |v| v != "1"),
+        "SWGPU_REQUIRE_GPU=1 but no GPU adapter"
+    );
+    found
 }

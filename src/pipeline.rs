@@ -1,0 +1,348 @@
+//! The streaming align path: a reader thread, one worker thread per engine (the CPU backend,
+//! and the GPU as well when `auto` finds one), and the ordered writer on the calling thread,
+//! joined by bounded queues. At most [`IN_FLIGHT`] batches exist at any time, so memory does
+//! not grow with the input; output is in input order whichever engine aligned a batch.
+
+use crate::aligner::{Aligner, AlignerConfig, Backend};
+use crate::alignment::Hit;
+use crate::error::{Error, Result};
+use crate::io::{AlignmentWriter, FastxReader, Record};
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, channel, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Queries (or pairs) per batch.
+pub const BATCH: usize = 4096;
+
+/// Batches read but not yet written, at most: two queued per engine plus those being aligned
+/// and written. The writer hands a ticket back per batch written; the reader waits for one.
+pub const IN_FLIGHT: usize = 6;
+
+/// What each query is aligned against.
+pub enum Targets<'a> {
+    /// Every query against all of these, keeping the best hits (database search).
+    Search(&'a [Record]),
+    /// Query `i` against record `i` of this stream (read pairs).
+    Pairs(Box<dyn Iterator<Item = Result<Record>> + Send + 'a>),
+}
+
+/// Counts for the end-of-run summary and the progress display.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    /// Query records written.
+    pub records: u64,
+    /// Records with at least one alignment.
+    pub aligned: u64,
+    /// Records without one (written as unmapped).
+    pub unmapped: u64,
+    /// DP cells computed by the score pass (both strands counted).
+    pub cells: u64,
+    /// Wall time since the pipeline started.
+    pub elapsed: Duration,
+    /// Bytes of the query file consumed, and its size (`None` for standard input).
+    pub query_bytes: (u64, Option<u64>),
+    /// Batches aligned per engine, in [`engines`] order.
+    pub batches: Vec<u64>,
+    /// Whether the run stopped early because `stop` was set.
+    pub interrupted: bool,
+}
+
+impl Summary {
+    /// Billions of cells per second over the whole run.
+    pub fn gcups(&self) -> f64 {
+        self.cells as f64 / self.elapsed.as_secs_f64().max(1e-9) / 1e9
+    }
+}
+
+/// The aligners that share the batches: the configured backend, and with [`Backend::Auto`]
+/// the CPU backend plus the best real GPU if there is one (never a CPU adapter unless
+/// [`AlignerConfig::device`] names one). The string says why `auto` runs without a GPU.
+pub fn engines(config: &AlignerConfig) -> Result<(Vec<Aligner>, Option<String>)> {
+    let cpu = Aligner::new(config.clone())?;
+    if config.backend != Backend::Auto {
+        return Ok((vec![cpu], None));
+    }
+    #[cfg(feature = "gpu")]
+    {
+        let gpu = Aligner::new(AlignerConfig {
+            backend: Backend::Gpu,
+            ..config.clone()
+        });
+        match gpu {
+            Ok(gpu) => Ok((vec![cpu, gpu], None)),
+            Err(e) => Ok((vec![cpu], Some(format!("{e}; using the CPU backend")))),
+        }
+    }
+    #[cfg(not(feature = "gpu"))]
+    Ok((
+        vec![cpu],
+        Some("built without the `gpu` feature; using the CPU backend".into()),
+    ))
+}
+
+/// A batch read: its position in the input, the queries and, for pairs, their targets.
+struct Batch {
+    index: usize,
+    /// The 0-based number of its first query in the input.
+    first: u64,
+    queries: Vec<Record>,
+    targets: Vec<Record>,
+}
+
+/// A batch aligned: hits per query, the engine that did it and the cells it computed.
+struct Aligned {
+    batch: Batch,
+    hits: Vec<Vec<Hit>>,
+    engine: usize,
+    cells: u64,
+}
+
+/// The input of a run.
+pub struct Input<'a> {
+    /// The query records.
+    pub queries: FastxReader,
+    /// What they are aligned against.
+    pub targets: Targets<'a>,
+    /// Only these query records (0-based, with their targets for pairs): a shard.
+    pub range: Option<Range<u64>>,
+    /// Queries per batch (at least 1); [`BATCH`] suits most inputs.
+    pub batch: usize,
+}
+
+/// Aligns `input` on `engines` and writes every record, in input order, to `writer`;
+/// `on_batch` sees the running counts after each batch is written.
+///
+/// When `stop` becomes true, no further batch is read or started, the batches already aligned
+/// are written up to the first one that was not, and the summary says `interrupted`: the output
+/// is then a complete prefix of the full output.
+///
+/// Errors (bad input, a pair count mismatch) arrive in input order: everything before the
+/// failing batch is written first.
+pub fn run(
+    engines: &[Aligner],
+    input: Input<'_>,
+    writer: &mut dyn AlignmentWriter,
+    stop: &AtomicBool,
+    on_batch: &mut dyn FnMut(&Summary),
+) -> Result<Summary> {
+    let Input {
+        mut queries,
+        mut targets,
+        range,
+        batch: batch_len,
+    } = input;
+    if batch_len == 0 {
+        return Err(Error::Config("the batch size must be at least 1".into()));
+    }
+    let started = Instant::now();
+    let query_size = queries.size();
+    let bytes_read = AtomicU64::new(0);
+    let search_targets = match &targets {
+        Targets::Search(t) => Some(*t),
+        Targets::Pairs(_) => None,
+    };
+    let (work_tx, work_rx) = sync_channel::<Batch>(engines.len());
+    // Shared by the workers and dropped with the last, so a reader blocked on a full queue
+    // wakes up when the workers stop early.
+    let work_rx = Arc::new(Mutex::new(work_rx));
+    let (done_tx, done_rx) = channel::<(usize, Result<Option<Aligned>>)>();
+    let (ticket_tx, ticket_rx) = sync_channel::<()>(IN_FLIGHT);
+    std::thread::scope(|scope| {
+        let reader_done = done_tx.clone();
+        let bytes_read = &bytes_read;
+        let ranged = range.is_some();
+        let (start, end) = range.map_or((0, u64::MAX), |r| (r.start, r.end));
+        scope.spawn(move || {
+            if let Err(e) = skip(&mut queries, &mut targets, start) {
+                let _ = reader_done.send((0, Err(e)));
+                return;
+            }
+            for index in 0.. {
+                if stop.load(Ordering::Relaxed) {
+                    let _ = reader_done.send((index, Ok(None)));
+                    return;
+                }
+                let left = end - queries.records_read();
+                let batch = queries.read_batch(batch_len.min(left.try_into().unwrap_or(batch_len)));
+                bytes_read.store(queries.bytes_read(), Ordering::Relaxed);
+                let batch = match batch.and_then(|q| pair_targets(&mut queries, &mut targets, q, ranged)) {
+                    Ok((q, _)) if q.is_empty() => return,
+                    Ok((queries, targets)) => Batch {
+                        index,
+                        first: start + (index * batch_len) as u64,
+                        queries,
+                        targets,
+                    },
+                    Err(e) => {
+                        let _ = reader_done.send((index, Err(e)));
+                        return;
+                    }
+                };
+                // Either fails only when the writer stopped on an error.
+                if ticket_tx.send(()).is_err() || work_tx.send(batch).is_err() {
+                    return;
+                }
+            }
+        });
+        for (engine, aligner) in engines.iter().enumerate() {
+            let (work_rx, done_tx) = (Arc::clone(&work_rx), done_tx.clone());
+            scope.spawn(move || {
+                loop {
+                    let next = work_rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                    let Ok(batch) = next else { return };
+                    let index = batch.index;
+                    let aligned = match stop.load(Ordering::Relaxed) {
+                        true => Ok(None),
+                        false => align(aligner, engine, search_targets, batch).map(Some),
+                    };
+                    if done_tx.send((index, aligned)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop((done_tx, work_rx));
+        let mut summary = Summary {
+            query_bytes: (0, query_size),
+            batches: vec![0; engines.len()],
+            ..Summary::default()
+        };
+        let result = write_in_order(done_rx, ticket_rx, writer, search_targets, &mut summary, |summary| {
+            summary.elapsed = started.elapsed();
+            summary.query_bytes.0 = bytes_read.load(Ordering::Relaxed);
+            on_batch(summary);
+        });
+        summary.elapsed = started.elapsed();
+        result.map(|()| summary)
+    })
+}
+
+/// Skips the first `n` records of the queries and, for pairs, of the targets.
+fn skip(queries: &mut FastxReader, targets: &mut Targets<'_>, n: u64) -> Result<()> {
+    for _ in 0..n {
+        queries.next_record().transpose()?;
+        if let Targets::Pairs(t) = targets {
+            t.next().transpose()?;
+        }
+    }
+    Ok(())
+}
+
+/// The targets paired with `batch` (none for search). When one input runs out before the
+/// other, both are counted to the end for the error; with a shard `range` the counts were
+/// checked before the run, and the targets go on past its end.
+fn pair_targets(
+    queries: &mut FastxReader,
+    targets: &mut Targets<'_>,
+    batch: Vec<Record>,
+    ranged: bool,
+) -> Result<(Vec<Record>, Vec<Record>)> {
+    let Targets::Pairs(stream) = targets else {
+        return Ok((batch, Vec::new()));
+    };
+    let before = queries.records_read() - batch.len() as u64;
+    let mut paired = Vec::with_capacity(batch.len());
+    while paired.len() < batch.len() {
+        match stream.next().transpose()? {
+            Some(t) => paired.push(t),
+            None => break,
+        }
+    }
+    let surplus_target = !ranged && batch.is_empty() && stream.next().transpose()?.is_some();
+    if paired.len() == batch.len() && !surplus_target {
+        return Ok((batch, paired));
+    }
+    while queries.next_record().transpose()?.is_some() {}
+    let mut targets_total = before + paired.len() as u64 + u64::from(surplus_target);
+    while stream.next().transpose()?.is_some() {
+        targets_total += 1;
+    }
+    Err(Error::PairCountMismatch {
+        queries: queries.records_read(),
+        targets: targets_total,
+    })
+}
+
+/// Aligns one batch on one engine.
+fn align(aligner: &Aligner, engine: usize, search: Option<&[Record]>, batch: Batch) -> Result<Aligned> {
+    let strands = if aligner.both_strands() { 2 } else { 1 };
+    let (hits, cells) = match search {
+        Some(targets) => {
+            let residues: u64 = targets.iter().map(|t| t.seq.len() as u64).sum();
+            let cells = batch.queries.iter().map(|q| q.seq.len() as u64 * residues).sum::<u64>();
+            (aligner.search(&batch.queries, targets)?, cells)
+        }
+        None => {
+            let cells = (batch.queries.iter().zip(&batch.targets))
+                .map(|(q, t)| q.seq.len() as u64 * t.seq.len() as u64)
+                .sum::<u64>();
+            let first = batch.first as usize;
+            let hits = aligner
+                .align_pairs(&batch.queries, &batch.targets)?
+                .into_iter()
+                .enumerate()
+                .map(|(k, a)| {
+                    a.map(|alignment| Hit {
+                        target: first + k,
+                        alignment,
+                    })
+                    .into_iter()
+                    .collect()
+                })
+                .collect();
+            (hits, cells)
+        }
+    };
+    Ok(Aligned {
+        batch,
+        hits,
+        engine,
+        cells: cells * strands,
+    })
+}
+
+/// The writer's loop: batches in index order, one ticket handed back per batch written, up to
+/// the first batch skipped because of `stop`.
+fn write_in_order(
+    done: Receiver<(usize, Result<Option<Aligned>>)>,
+    tickets: Receiver<()>,
+    writer: &mut dyn AlignmentWriter,
+    search: Option<&[Record]>,
+    summary: &mut Summary,
+    mut on_batch: impl FnMut(&mut Summary),
+) -> Result<()> {
+    let mut waiting = BTreeMap::new();
+    let mut next = 0;
+    for (index, aligned) in done {
+        waiting.insert(index, aligned);
+        while let Some(aligned) = waiting.remove(&next) {
+            let Some(aligned) = aligned? else {
+                summary.interrupted = true;
+                return Ok(());
+            };
+            let batch = &aligned.batch;
+            for (k, (query, hits)) in batch.queries.iter().zip(&aligned.hits).enumerate() {
+                let with_targets: Vec<(&Record, &Hit)> = hits
+                    .iter()
+                    .map(|hit| (search.map_or_else(|| &batch.targets[k], |t| &t[hit.target]), hit))
+                    .collect();
+                writer.write_query(query, &with_targets).map_err(Error::Output)?;
+                if hits.is_empty() {
+                    summary.unmapped += 1;
+                } else {
+                    summary.aligned += 1;
+                }
+            }
+            summary.records += batch.queries.len() as u64;
+            summary.cells += aligned.cells;
+            summary.batches[aligned.engine] += 1;
+            on_batch(summary);
+            next += 1;
+            let _ = tickets.recv();
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,260 @@
+//! The streaming path: batches in input order, shards, the summary, atomic `-o`, interrupts.
+
+use super::{file, ok, s, swgpu, without_pg};
+use std::path::{Path, PathBuf};
+
+/// Deterministic pseudo-random DNA (a 64-bit LCG), so failures reproduce.
+fn dna(state: &mut u64, len: usize) -> String {
+    (0..len)
+        .map(|_| {
+            *state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            b"ACGT"[(*state >> 62) as usize] as char
+        })
+        .collect()
+}
+
+/// `n` read pairs of 30..70 bp (mates share most of their sequence), and a 3 kbp genome.
+fn pairs(dir: &Path, n: usize) -> (PathBuf, PathBuf, PathBuf) {
+    let mut state = 7;
+    let genome = dna(&mut state, 3000);
+    let (mut r1, mut r2) = (String::new(), String::new());
+    for i in 0..n {
+        let len = 30 + i % 41;
+        let start = (i * 37) % (genome.len() - len);
+        let read = &genome[start..start + len];
+        let noise = dna(&mut state, 5);
+        r1.push_str(&format!("@p{i}\n{read}\n+\n{}\n", "I".repeat(len)));
+        r2.push_str(&format!(">p{i}\n{noise}{}\n", &read[5..]));
+    }
+    (
+        file(dir, "r1.fq", r1),
+        file(dir, "r2.fa", r2),
+        file(dir, "genome.fa", format!(">g\n{genome}\n")),
+    )
+}
+
+/// The shards' outputs concatenated: every SAM header but the first dropped.
+fn concatenated(outputs: &[String]) -> String {
+    let mut all = outputs[0].clone();
+    for out in &outputs[1..] {
+        all.extend(out.lines().filter(|l| !l.starts_with('@')).map(|l| format!("{l}\n")));
+    }
+    all
+}
+
+#[test]
+fn shards_concatenate_to_the_single_run_in_pairs_and_search() {
+    let dir = tempfile::tempdir().unwrap();
+    let (r1, r2, genome) = pairs(dir.path(), 700);
+    let runs: [Vec<&str>; 2] = [
+        vec!["align", "--pairs", s(&r1), s(&r2), "--batch", "64"],
+        vec!["align", s(&r1), s(&genome), "-f", "paf", "--batch", "50", "-N", "2"],
+    ];
+    for args in &runs {
+        let single = ok(args);
+        assert_eq!(single.lines().filter(|l| !l.starts_with('@')).count(), 700);
+        for n in [1, 3, 7] {
+            let outputs: Vec<String> = (1..=n)
+                .map(|k| {
+                    let shard = format!("{k}/{n}");
+                    let mut sharded = args.clone();
+                    sharded.extend(["--shard", &shard]);
+                    ok(&sharded)
+                })
+                .collect();
+            assert_eq!(concatenated(&outputs), single, "{n} shards of {args:?}");
+        }
+    }
+}
+
+#[test]
+fn bad_shards_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (r1, r2, _) = pairs(dir.path(), 10);
+    for (shard, expected) in [
+        ("0/3", "'0/3' is not K/N"),
+        ("4/3", "'4/3' is not K/N"),
+        ("x", "'x' is not K/N"),
+    ] {
+        let out = swgpu(&["align", "--pairs", s(&r1), s(&r2), "--shard", shard]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains(expected));
+    }
+    let out = swgpu(&["align", "-", s(&r2), "--shard", "1/2"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--shard needs a query file"));
+    let short = file(dir.path(), "short.fa", ">a\nACGT\n");
+    let out = swgpu(&["align", "--pairs", s(&r1), s(&short), "--shard", "1/2"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("10 queries, 1 targets"));
+}
+
+#[test]
+fn a_pair_count_mismatch_after_many_batches_counts_both_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (r1, r2, _) = pairs(dir.path(), 300);
+    let text = std::fs::read_to_string(&r2).unwrap();
+    let fewer: String = text.lines().take(2 * 250).map(|l| format!("{l}\n")).collect();
+    let fewer = file(dir.path(), "fewer.fa", fewer);
+    for (q, t, counts) in [
+        (&r1, &fewer, "300 queries, 250 targets"),
+        (&fewer, &r1, "250 queries, 300 targets"),
+    ] {
+        let out = swgpu(&["align", "-q", "--pairs", s(q), s(t), "--batch", "100", "-f", "paf"]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&out.stderr).contains(counts), "{counts}");
+    }
+}
+
+#[test]
+fn the_summary_counts_every_record_and_quiet_silences_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (r1, _, genome) = pairs(dir.path(), 120);
+    let unmapped = file(dir.path(), "u.fa", ">none\nNNNNNNNN\n>empty\n\n");
+    let mut reads = std::fs::read_to_string(&r1).unwrap();
+    reads.push_str("@none\nNNNNNNNN\n+\nIIIIIIII\n");
+    let reads = file(dir.path(), "reads.fq", reads);
+    let out = swgpu(&[
+        "align",
+        s(&reads),
+        s(&genome),
+        "--backend",
+        "cpu",
+        "--batch",
+        "50",
+        "-v",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("swgpu: 121 records: 120 aligned, 1 unmapped;"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("3 batch(es) on cpu"), "{stderr}");
+    let out = swgpu(&["align", "-q", s(&unmapped), s(&genome), "--backend", "cpu"]);
+    assert!(out.status.success() && out.stderr.is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.contains("\t4\t*"))
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn a_failed_run_leaves_no_output_file_and_keeps_the_old_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (r1, _, genome) = pairs(dir.path(), 300);
+    let mut reads = std::fs::read_to_string(&r1).unwrap();
+    reads.push_str("@bad\nAC!GT\n+\nIIIII\n");
+    let reads = file(dir.path(), "reads.fq", reads);
+    let out_path = dir.path().join("out.sam");
+    std::fs::write(&out_path, "old\n").unwrap();
+    let out = swgpu(&[
+        "align",
+        "-q",
+        s(&reads),
+        s(&genome),
+        "--batch",
+        "100",
+        "-o",
+        s(&out_path),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("record 301 ('bad')"));
+    assert_eq!(std::fs::read_to_string(&out_path).unwrap(), "old\n");
+    assert!(!dir.path().join("out.sam.partial").exists());
+    ok(&["align", "-q", s(&r1), s(&genome), "-o", s(&out_path)]);
+    assert_eq!(
+        std::fs::read_to_string(&out_path)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with('@'))
+            .count(),
+        300
+    );
+    assert!(!dir.path().join("out.sam.partial").exists());
+}
+
+/// SIGINT mid-run: the batches aligned so far are written, complete, to `FILE.partial`; the
+/// exit status is 130 and `FILE` is not created.
+#[test]
+fn an_interrupt_keeps_a_complete_prefix_in_a_partial_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut state = 11;
+    let genome = file(dir.path(), "g.fa", format!(">g\n{}\n", dna(&mut state, 20_000)));
+    let reads: String = (0..4000)
+        .map(|i| format!(">r{i}\n{}\n", dna(&mut state, 100)))
+        .collect();
+    let reads = file(dir.path(), "reads.fa", reads);
+    let out_path = dir.path().join("out.paf");
+    let partial = dir.path().join("out.paf.partial");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_swgpu"))
+        .args([
+            "align",
+            s(&reads),
+            s(&genome),
+            "--backend",
+            "cpu",
+            "-t",
+            "1",
+            "--batch",
+            "40",
+        ])
+        .args(["-f", "paf", "-o", s(&out_path)])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the first flushed output, then interrupt.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while std::fs::metadata(&partial).map_or(0, |m| m.len()) == 0 {
+        assert!(std::time::Instant::now() < deadline, "no output within 120 s");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(!out_path.exists());
+    let text = std::fs::read_to_string(&partial).unwrap();
+    let records = text.lines().count();
+    assert!(
+        text.ends_with('\n') && records % 40 == 0 && records < 4000,
+        "{records} records"
+    );
+    assert!(
+        stderr.contains(&format!("the first {records} records are complete, kept in")),
+        "{stderr}"
+    );
+    for (i, line) in text.lines().enumerate() {
+        assert!(line.starts_with(&format!("r{i}\t100\t")), "{line}");
+    }
+}
+
+/// `auto` with a GPU adapter named runs the CPU and GPU engines side by side, on different
+/// batches, and still writes the scalar backend's bytes.
+#[test]
+#[cfg(feature = "gpu")]
+fn auto_shares_batches_between_cpu_and_gpu_with_identical_output() {
+    if !super::gpu_adapter() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (r1, r2, _) = pairs(dir.path(), 200);
+    let base = ["align", "--pairs", s(&r1), s(&r2), "--batch", "10"];
+    let scalar = ok(&[&base[..], &["--backend", "scalar"]].concat());
+    let out = swgpu(&[&base[..], &["--device", "0", "-v"]].concat());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(without_pg(&String::from_utf8_lossy(&out.stdout)), without_pg(&scalar));
+    assert!(
+        stderr.contains("batch(es) on cpu") && stderr.contains("batch(es) on gpu"),
+        "{stderr}"
+    );
+}
