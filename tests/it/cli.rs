@@ -252,7 +252,7 @@ fn reads_stdin_compressed_multiline_and_crlf_input_alike() {
         assert_eq!(ok(&["align", s(&p), s(&t), "-f", "paf"]), expected, "{name}");
     }
 
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_swgpu"))
+    let mut child = super::command()
         .args(["align", "-", s(&t), "-f", "paf"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -337,8 +337,8 @@ fn a_closed_stdout_is_success() {
     let many: String = (0..20_000).map(|i| format!(">r{i}\nACGTAGCTAGCTGATCGATC\n")).collect();
     let q = file(dir.path(), "many.fa", many);
     let t = file(dir.path(), "t.fa", TARGETS);
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_swgpu"))
-        .args(["align", "-q", s(&q), s(&t), "-f", "jsonl"])
+    let mut child = super::command()
+        .args(["align", s(&q), s(&t), "-f", "jsonl", "--backend", "cpu", "-q"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

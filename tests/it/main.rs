@@ -9,13 +9,22 @@ mod streaming;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// The `swgpu` binary, to run in the crate root. `XDG_RUNTIME_DIR` points at a private
+/// directory: without one, libwayland (loaded by the Vulkan driver while adapters are listed)
+/// prints an "XDG_RUNTIME_DIR is invalid" line that tests of stderr would trip over.
+pub fn command() -> Command {
+    static RUNTIME_DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    let dir = RUNTIME_DIR.get_or_init(|| tempfile::tempdir().expect("a temporary directory"));
+    let mut command = Command::new(env!("CARGO_BIN_EXE_swgpu"));
+    command
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("XDG_RUNTIME_DIR", dir.path());
+    command
+}
+
 /// Runs the `swgpu` binary with `args` in the crate root.
 pub fn swgpu(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_swgpu"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("swgpu runs")
+    command().args(args).output().expect("swgpu runs")
 }
 
 /// Stdout of a successful run.

@@ -191,7 +191,7 @@ fn an_interrupt_keeps_a_complete_prefix_in_a_partial_file() {
     let reads = file(dir.path(), "reads.fa", reads);
     let out_path = dir.path().join("out.paf");
     let partial = dir.path().join("out.paf.partial");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_swgpu"))
+    let mut child = super::command()
         .args([
             "align",
             s(&reads),
