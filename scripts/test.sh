@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command of the README and of CI: installs what the checks need, then runs
-# formatting, lints, unit/property/integration tests, SAM validation with samtools, and the
-# score check against libparasail on the real samples in data/.
+# formatting, lints, unit/property/integration tests, SAM validation with samtools, the score
+# check against libparasail on the real samples in data/, the 1M-pair memory bound and the
+# Snakemake workflow.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +10,7 @@ need=()
 command -v samtools >/dev/null || need+=(samtools)
 ldconfig -p | grep -q 'libparasail\.so\.8' || need+=(libparasail-dev)
 command -v python3 >/dev/null || need+=(python3)
+python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)  # the Snakemake test's venv
 # Lavapipe: Mesa's Vulkan on the CPU, the adapter the GPU tests run on without a GPU.
 ls /usr/share/vulkan/icd.d/lvp_icd.*.json >/dev/null 2>&1 || need+=(mesa-vulkan-drivers)
 ldconfig -p | grep -q 'libvulkan\.so\.1' || need+=(libvulkan1)
@@ -59,4 +61,9 @@ echo "top-k 3 against 200 targets: 200 primary, $secondary secondary; samtools a
 
 echo "== every score against libparasail"
 python3 scripts/parasail_check.py "$bin"
+echo "== scale: 1,000,000 gzip FASTQ pairs stream in bounded memory, every pair accounted for"
+python3 scripts/scale_check.py "$bin" 1000000 512 "$tmp/scale"
+
+echo "== the Snakemake workflow (sharded run merged by samtools) equals a single run"
+workflow/test.sh "$bin"
 echo "all checks passed"

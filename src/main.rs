@@ -303,9 +303,19 @@ fn align(args: &AlignArgs, command_line: &str, stop: &AtomicBool) -> Result<Outc
     if args.queries == Path::new("-") && args.targets == Path::new("-") {
         bail!("queries and targets cannot both be standard input");
     }
-    // Search keeps every target in memory; pairs stream them, after one pass for the header.
-    let (search_targets, infos) = if args.pairs && args.targets != Path::new("-") {
+    let format = match args.format {
+        FormatArg::Sam => Format::Sam,
+        FormatArg::Paf => Format::Paf,
+        FormatArg::Blast6 => Format::Blast6,
+        FormatArg::Jsonl => Format::Jsonl,
+    };
+    // Search keeps every target in memory. Pairs stream them, after one pass for the names and
+    // lengths where the format needs them all (SAM's @SQ lines, BLAST's database length).
+    let streamed = args.pairs && args.targets != Path::new("-");
+    let (search_targets, infos) = if streamed && matches!(format, Format::Sam | Format::Blast6) {
         (Vec::new(), io::target_infos(&args.targets)?)
+    } else if streamed {
+        (Vec::new(), Vec::new())
     } else {
         let all = io::read_all(&args.targets)?;
         let infos = all.iter().map(TargetInfo::of).collect();
@@ -316,10 +326,14 @@ fn align(args: &AlignArgs, command_line: &str, stop: &AtomicBool) -> Result<Outc
         Some(_) if args.queries == Path::new("-") => bail!("--shard needs a query file, not standard input"),
         Some(shard) => {
             let total = io::count_records(&args.queries)?;
-            if args.pairs && total != infos.len() as u64 {
+            let targets = match streamed {
+                true => io::count_records(&args.targets)?,
+                false => search_targets.len() as u64,
+            };
+            if args.pairs && total != targets {
                 return Err(swgpu::Error::PairCountMismatch {
                     queries: total,
-                    targets: infos.len() as u64,
+                    targets,
                 }
                 .into());
             }
@@ -345,12 +359,6 @@ fn align(args: &AlignArgs, command_line: &str, stop: &AtomicBool) -> Result<Outc
     if let Some(note) = note.filter(|_| !args.quiet) {
         eprintln!("swgpu: note: {note}");
     }
-    let format = match args.format {
-        FormatArg::Sam => Format::Sam,
-        FormatArg::Paf => Format::Paf,
-        FormatArg::Blast6 => Format::Blast6,
-        FormatArg::Jsonl => Format::Jsonl,
-    };
     let ctx = OutputContext {
         targets: &infos,
         scoring: &config.scoring,
@@ -362,7 +370,7 @@ fn align(args: &AlignArgs, command_line: &str, stop: &AtomicBool) -> Result<Outc
     let mut writer = io::writer(format, ctx, output.open()?);
     let run = || -> Result<Summary> {
         writer.write_header()?;
-        let targets = if args.pairs && args.targets != Path::new("-") {
+        let targets = if streamed {
             Targets::Pairs(Box::new(FastxReader::open(&args.targets)?))
         } else if args.pairs {
             Targets::Pairs(Box::new(search_targets.iter().cloned().map(Ok)))

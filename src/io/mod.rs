@@ -47,7 +47,8 @@ impl TargetInfo {
 /// What every writer needs to know besides the alignments.
 #[derive(Debug, Clone, Copy)]
 pub struct OutputContext<'a> {
-    /// Every target, in input order (SAM's @SQ lines, BLAST's database length).
+    /// Every target, in input order: SAM's @SQ lines and BLAST's database length; the other
+    /// formats do not read it, so streaming callers may leave it empty for them.
     pub targets: &'a [TargetInfo],
     /// The scoring model (BLAST statistics use it).
     pub scoring: &'a Scoring,
