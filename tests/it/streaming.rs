@@ -1,6 +1,6 @@
 //! The streaming path: batches in input order, shards, the summary, atomic `-o`, interrupts.
 
-use super::{file, ok, s, swgpu, without_pg};
+use super::{file, ok, s, swgpu};
 use std::path::{Path, PathBuf};
 
 /// Deterministic pseudo-random DNA (a 64-bit LCG), so failures reproduce.
@@ -252,7 +252,7 @@ fn auto_shares_batches_between_cpu_and_gpu_with_identical_output() {
     let out = swgpu(&[&base[..], &["--device", "0", "-v"]].concat());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert_eq!(without_pg(&String::from_utf8_lossy(&out.stdout)), without_pg(&scalar));
+    assert_eq!(super::without_pg(&String::from_utf8_lossy(&out.stdout)), super::without_pg(&scalar));
     assert!(
         stderr.contains("batch(es) on cpu") && stderr.contains("batch(es) on gpu"),
         "{stderr}"
