@@ -1,12 +1,18 @@
 #!/usr/bin/env python3
-"""Issue 7's scale check: N read pairs of 150 bp at ~5% divergence, gzip FASTQ, aligned in
---pairs mode on the CPU backend; every pair must come out, and peak RSS must stay under a bound.
+"""Scale checks, peak RSS measured by the kernel (getrusage of the child):
 
-usage: scale_check.py SWGPU [PAIRS=1000000] [MAX_RSS_MIB=512] [WORKDIR=/tmp/swgpu-scale]
+  scale_check.py pairs SWGPU [PAIRS=1000000] [MAX_RSS_MIB=512] [WORKDIR=/tmp/swgpu-scale]
+      PAIRS read pairs of 150 bp at ~5% divergence, gzip FASTQ, aligned in --pairs mode on the
+      CPU backend: every pair comes out, in order, and peak RSS stays under the bound.
+  scale_check.py long SWGPU [LENGTH=100000] [MAX_RSS_MIB=1024] [WORKDIR=/tmp/swgpu-scale]
+      One LENGTH x LENGTH global pair (5% substitutions, 200 short deletions) with CIGAR: the
+      CIGAR spans both sequences, the score rescored from it matches, RSS stays under the bound.
 """
 import gzip
+import json
 import os
 import random
+import re
 import resource
 import subprocess
 import sys
@@ -33,12 +39,62 @@ def write_pairs(path1, path2, n, seed=42):
             f2.write(f"@pair{i}\n{mate}\n+\n{qual[:len(mate)]}\n")
 
 
+def long_pair(swgpu, length, max_rss, work):
+    rng = random.Random(5)
+    a = "".join(rng.choices("ACGT", k=length))
+    b = list(a)
+    for _ in range(length // 20):
+        b[rng.randrange(len(b))] = rng.choice("ACGT")
+    for _ in range(200):
+        k = rng.randrange(len(b) - 10)
+        del b[k:k + rng.randrange(1, 5)]
+    b = "".join(b)
+    with open(f"{work}/a.fa", "w") as f:
+        f.write(f">a\n{a}\n")
+    with open(f"{work}/b.fa", "w") as f:
+        f.write(f">b\n{b}\n")
+    started = time.time()
+    run = subprocess.run(
+        [swgpu, "align", "-q", "--pairs", "-m", "global", "--strand", "forward", "--backend", "cpu",
+         "-f", "jsonl", f"{work}/a.fa", f"{work}/b.fa"], capture_output=True, text=True)
+    seconds = time.time() - started
+    rss_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    if run.returncode != 0:
+        sys.exit(f"long pair: swgpu failed: {run.stderr}")
+    hit = json.loads(run.stdout)["hits"][0]
+    # Rescore the CIGAR with the DNA defaults: match 2, mismatch -4, gap 4 + 2 per residue.
+    score, qi, ti = 0, 0, 0
+    for n, op in re.findall(r"(\d+)([=XID])", hit["cigar"]):
+        n = int(n)
+        if op in "=X":
+            same = [x == y for x, y in zip(a[qi:qi + n], b[ti:ti + n])]
+            if same != [op == "="] * n:
+                sys.exit(f"long pair: CIGAR op {n}{op} disagrees with the sequences at {qi}/{ti}")
+            score += n * (2 if op == "=" else -4)
+            qi, ti = qi + n, ti + n
+        elif op == "I":
+            score -= 4 + 2 * n
+            qi += n
+        else:
+            score -= 4 + 2 * n
+            ti += n
+    print(f"long pair: {length} x {len(b)} global with CIGAR in {seconds:.1f} s, peak RSS {rss_mib:.0f} MiB"
+          f" (bound {max_rss} MiB), score {hit['score']}")
+    if (qi, ti) != (len(a), len(b)) or score != hit["score"]:
+        sys.exit(f"long pair: CIGAR covers {qi}/{ti} of {len(a)}/{len(b)}, rescored {score} != {hit['score']}")
+    if rss_mib >= max_rss:
+        sys.exit(f"long pair: peak RSS {rss_mib:.0f} MiB >= {max_rss} MiB")
+
+
 def main():
-    swgpu = sys.argv[1]
-    n = int(sys.argv[2]) if len(sys.argv) > 2 else 1_000_000
-    max_rss = int(sys.argv[3]) if len(sys.argv) > 3 else 512
-    work = sys.argv[4] if len(sys.argv) > 4 else "/tmp/swgpu-scale"
+    check, swgpu = sys.argv[1], sys.argv[2]
+    numbers = [int(x) for x in sys.argv[3:5]]
+    work = sys.argv[5] if len(sys.argv) > 5 else "/tmp/swgpu-scale"
     os.makedirs(work, exist_ok=True)
+    if check == "long":
+        length, max_rss = numbers + [100_000, 1024][len(numbers):]
+        return long_pair(swgpu, length, max_rss, work)
+    n, max_rss = numbers + [1_000_000, 512][len(numbers):]
     r1, r2 = f"{work}/r1_{n}.fq.gz", f"{work}/r2_{n}.fq.gz"
     if not (os.path.exists(r1) and os.path.exists(r2)):
         write_pairs(r1, r2, n)

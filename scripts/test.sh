@@ -61,8 +61,9 @@ echo "top-k 3 against 200 targets: 200 primary, $secondary secondary; samtools a
 
 echo "== every score against libparasail"
 python3 scripts/parasail_check.py "$bin"
-echo "== scale: 1,000,000 gzip FASTQ pairs stream in bounded memory, every pair accounted for"
-python3 scripts/scale_check.py "$bin" 1000000 512 "$tmp/scale"
+echo "== scale: 1,000,000 gzip FASTQ pairs in bounded memory; a 100 kbp x 100 kbp global pair with CIGAR"
+python3 scripts/scale_check.py pairs "$bin" 1000000 512 "$tmp/scale"
+python3 scripts/scale_check.py long "$bin" 100000 1024 "$tmp/scale"
 
 echo "== the Snakemake workflow (sharded run merged by samtools) equals a single run"
 workflow/test.sh "$bin"
