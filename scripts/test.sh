@@ -25,6 +25,9 @@ echo "== fmt and clippy, with and without the gpu feature"
 cargo fmt --check
 cargo clippy --all-targets --release -- -D warnings
 cargo clippy --all-targets --release --no-default-features -- -D warnings
+# The fuzz targets (their own workspace) must keep compiling; fuzzing itself is run by hand.
+cargo fmt --check --manifest-path fuzz/Cargo.toml
+cargo clippy --release --manifest-path fuzz/Cargo.toml -- -D warnings
 
 echo "== tests (release: the property and 40 kbp tests need optimisation)"
 echo "   SWGPU_REQUIRE_GPU=${SWGPU_REQUIRE_GPU:-0}: 1 makes a missing GPU adapter a failure, not a skip"

@@ -60,20 +60,24 @@ impl FastxReader {
             path: path.to_path_buf(),
             source,
         };
-        let (source, size): (Box<dyn Read + Send>, _) = if path == Path::new("-") {
-            (Box::new(std::io::stdin()), None)
-        } else {
-            let file = std::fs::File::open(path).map_err(io_error)?;
-            let size = file.metadata().map_err(io_error)?.len();
-            (Box::new(file), Some(size))
-        };
+        if path == Path::new("-") {
+            return FastxReader::from_reader(path, std::io::stdin(), None);
+        }
+        let file = std::fs::File::open(path).map_err(io_error)?;
+        let size = file.metadata().map_err(io_error)?.len();
+        FastxReader::from_reader(path, file, Some(size))
+    }
+
+    /// Reads records from `source`, of `size` bytes if known; `name` is the path that error
+    /// messages give.
+    pub fn from_reader(name: &Path, source: impl Read + Send + 'static, size: Option<u64>) -> Result<FastxReader> {
         let count = Arc::new(AtomicU64::new(0));
         let counting = Counting {
             inner: source,
             count: Arc::clone(&count),
         };
         let mut reader = FastxReader {
-            path: path.to_path_buf(),
+            path: name.to_path_buf(),
             parser: None,
             records: 0,
             last_id: None,

@@ -252,7 +252,10 @@ fn auto_shares_batches_between_cpu_and_gpu_with_identical_output() {
     let out = swgpu(&[&base[..], &["--device", "0", "-v"]].concat());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert_eq!(super::without_pg(&String::from_utf8_lossy(&out.stdout)), super::without_pg(&scalar));
+    assert_eq!(
+        super::without_pg(&String::from_utf8_lossy(&out.stdout)),
+        super::without_pg(&scalar)
+    );
     assert!(
         stderr.contains("batch(es) on cpu") && stderr.contains("batch(es) on gpu"),
         "{stderr}"
