@@ -22,13 +22,14 @@
 
 mod aligner;
 mod alignment;
+pub mod bench;
 pub mod cpu;
 pub mod devices;
 mod error;
 #[cfg(feature = "gpu")]
 pub mod gpu;
 pub mod io;
-mod parallel;
+pub(crate) mod parallel;
 pub mod pipeline;
 pub mod reference;
 pub(crate) mod scoring;

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
+use swgpu::bench;
 use swgpu::io::{self, FastxReader, Format, OutputContext, TargetInfo};
 use swgpu::pipeline::{self, Input, Summary, Targets};
 use swgpu::{Aligner, AlignerConfig, Alphabet, Backend, GpuDevice, Matrix, Mode, Scoring, StrandMode};
@@ -27,6 +28,9 @@ enum Command {
     Align(Box<AlignArgs>),
     /// List the CPU features detected and the backends available.
     Devices,
+    /// Measure throughput (GCUPS), memory and agreement with reference alignments on named
+    /// workloads, for every backend and for libparasail when installed.
+    Bench(Box<BenchArgs>),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -65,14 +69,56 @@ enum FormatArg {
 }
 
 #[derive(Args)]
-struct AlignArgs {
-    /// Queries (FASTA/FASTQ, optionally gzip/bzip2/xz/zstd; '-' for stdin).
-    queries: PathBuf,
-    /// Targets (FASTA/FASTQ, optionally compressed).
-    targets: PathBuf,
-    /// Align query record i against target record i.
-    #[arg(long)]
+struct BenchArgs {
+    /// Built-in workloads to run, generated from --seed: dna-pairs, genome, protein-search,
+    /// long-pairs [default: all four, unless --queries is given].
+    #[arg(short, long, value_delimiter = ',')]
+    workload: Vec<String>,
+    /// Seed of the generated workloads.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Multiplies the record counts of the generated workloads.
+    #[arg(long, default_value_t = 1.0)]
+    scale: f64,
+    /// A workload from files: these queries...
+    #[arg(long, requires = "targets")]
+    queries: Option<PathBuf>,
+    /// ...against these targets (all of them, or record i with --pairs).
+    #[arg(long, requires = "queries")]
+    targets: Option<PathBuf>,
+    /// The file workload aligns record i against record i.
+    #[arg(long, requires = "queries")]
     pairs: bool,
+    #[command(flatten)]
+    problem: ProblemArgs,
+    /// Reference alignments for the file workload (PAF, SAM, or TSV: query target score
+    /// query_end target_end cigar) instead of the scalar backend's.
+    #[arg(long, requires = "queries", conflicts_with = "workload")]
+    reference: Option<PathBuf>,
+    /// Backends to measure [default: cpu, and gpu when a GPU adapter is found]; scalar runs as
+    /// the reference unless --reference is given.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    backend: Vec<BackendArg>,
+    /// GPU adapter, as for `align`.
+    #[arg(long)]
+    device: Option<String>,
+    /// Threads for every engine, peers included.
+    #[arg(short, long, default_value_t = 1)]
+    threads: usize,
+    /// Leave libparasail out.
+    #[arg(long)]
+    no_peers: bool,
+    /// Print JSON instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// Also draw GCUPS per engine and workload into this SVG file.
+    #[arg(long, value_name = "FILE.svg")]
+    plot: Option<PathBuf>,
+}
+
+/// The alignment problem: mode, scoring and strands (shared by `align` and `bench`).
+#[derive(Args)]
+struct ProblemArgs {
     /// Alignment mode; semi-global aligns the query end to end with free target ends.
     #[arg(short, long, value_enum, default_value = "local")]
     mode: ModeArg,
@@ -97,6 +143,19 @@ struct AlignArgs {
     /// Query strands to align (DNA; protein is always forward).
     #[arg(long, value_enum, default_value = "both")]
     strand: StrandArg,
+}
+
+#[derive(Args)]
+struct AlignArgs {
+    /// Queries (FASTA/FASTQ, optionally gzip/bzip2/xz/zstd; '-' for stdin).
+    queries: PathBuf,
+    /// Targets (FASTA/FASTQ, optionally compressed).
+    targets: PathBuf,
+    /// Align query record i against target record i.
+    #[arg(long)]
+    pairs: bool,
+    #[command(flatten)]
+    problem: ProblemArgs,
     /// Hits per query in search mode.
     #[arg(short = 'N', long, default_value_t = 1)]
     top_k: usize,
@@ -133,7 +192,7 @@ struct AlignArgs {
     quiet: bool,
 }
 
-fn scoring(args: &AlignArgs, alphabet: Alphabet) -> Result<Scoring> {
+fn scoring(args: &ProblemArgs, alphabet: Alphabet) -> Result<Scoring> {
     let (default_open, default_extend) = match alphabet {
         Alphabet::Dna => (4, 2),
         Alphabet::Protein => (11, 1),
@@ -250,32 +309,66 @@ impl Shard {
 
 fn aligner_config(args: &AlignArgs, scoring: Scoring) -> AlignerConfig {
     let mut config = AlignerConfig::new(scoring);
-    config.mode = match args.mode {
-        ModeArg::Local => Mode::Local,
-        ModeArg::Global => Mode::Global,
-        ModeArg::SemiGlobal => Mode::SemiGlobal,
-    };
-    config.strands = match args.strand {
-        StrandArg::Both => StrandMode::Both,
-        StrandArg::Forward => StrandMode::Forward,
-    };
-    config.backend = match args.backend {
-        BackendArg::Auto => Backend::Auto,
-        BackendArg::Cpu => Backend::Cpu,
-        BackendArg::Gpu => Backend::Gpu,
-        BackendArg::Scalar => Backend::Scalar,
-    };
+    config.mode = args.problem.mode();
+    config.strands = args.problem.strands();
+    config.backend = args.backend.backend();
     config.top_k = args.top_k;
-    config.device = match args.device.as_deref() {
-        None => GpuDevice::Auto,
-        Some(d) => d
-            .parse()
-            .map_or_else(|_| GpuDevice::Name(d.to_string()), GpuDevice::Index),
-    };
+    config.device = gpu_device(args.device.as_deref());
     config.threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     config
+}
+
+impl ProblemArgs {
+    fn mode(&self) -> Mode {
+        match self.mode {
+            ModeArg::Local => Mode::Local,
+            ModeArg::Global => Mode::Global,
+            ModeArg::SemiGlobal => Mode::SemiGlobal,
+        }
+    }
+
+    fn strands(&self) -> StrandMode {
+        match self.strand {
+            StrandArg::Both => StrandMode::Both,
+            StrandArg::Forward => StrandMode::Forward,
+        }
+    }
+
+    /// The alphabet given, or detected from the first records of `samples` (the first
+    /// non-empty list).
+    fn alphabet(&self, samples: &[&[swgpu::Record]]) -> Alphabet {
+        match self.alphabet {
+            Some(AlphabetArg::Dna) => Alphabet::Dna,
+            Some(AlphabetArg::Protein) => Alphabet::Protein,
+            None => {
+                let sample = samples.iter().find(|s| !s.is_empty()).copied().unwrap_or_default();
+                Alphabet::detect(sample.iter().take(100).map(|r| r.seq.as_slice()))
+            }
+        }
+    }
+}
+
+impl BackendArg {
+    fn backend(self) -> Backend {
+        match self {
+            BackendArg::Auto => Backend::Auto,
+            BackendArg::Cpu => Backend::Cpu,
+            BackendArg::Gpu => Backend::Gpu,
+            BackendArg::Scalar => Backend::Scalar,
+        }
+    }
+}
+
+/// `--device`: an index, or part of an adapter's name.
+fn gpu_device(device: Option<&str>) -> GpuDevice {
+    match device {
+        None => GpuDevice::Auto,
+        Some(d) => d
+            .parse()
+            .map_or_else(|_| GpuDevice::Name(d.to_string()), GpuDevice::Index),
+    }
 }
 
 /// A progress bar on stderr when it is a terminal (indicatif hides it otherwise): the share
@@ -340,21 +433,15 @@ fn align(args: &AlignArgs, command_line: &str, stop: &AtomicBool) -> Result<Outc
             Some(shard.range(total))
         }
     };
-    let alphabet = match args.alphabet {
-        Some(AlphabetArg::Dna) => Alphabet::Dna,
-        Some(AlphabetArg::Protein) => Alphabet::Protein,
-        None => {
-            let mut sample = peek(&args.queries, 100)?;
-            if sample.is_empty() {
-                sample = match search_targets.is_empty() {
-                    true => peek(&args.targets, 100)?,
-                    false => search_targets[..search_targets.len().min(100)].to_vec(),
-                };
-            }
-            Alphabet::detect(sample.iter().map(|r| r.seq.as_slice()))
-        }
-    };
-    let config = aligner_config(args, scoring(args, alphabet)?);
+    let mut sample = peek(&args.queries, 100)?;
+    if sample.is_empty() {
+        sample = match search_targets.is_empty() {
+            true => peek(&args.targets, 100)?,
+            false => search_targets[..search_targets.len().min(100)].to_vec(),
+        };
+    }
+    let alphabet = args.problem.alphabet(&[&sample]);
+    let config = aligner_config(args, scoring(&args.problem, alphabet)?);
     let (engines, note) = pipeline::engines(&config)?;
     if let Some(note) = note.filter(|_| !args.quiet) {
         eprintln!("swgpu: note: {note}");
@@ -406,21 +493,9 @@ fn align(args: &AlignArgs, command_line: &str, stop: &AtomicBool) -> Result<Outc
     }
     Ok(Outcome {
         summary,
-        engines: engines.iter().map(engine_name).collect(),
+        engines: engines.iter().map(bench::engine_name).collect(),
         notes: fallback_notes(&engines),
     })
-}
-
-/// How the summary names an engine.
-fn engine_name(aligner: &Aligner) -> String {
-    #[cfg(feature = "gpu")]
-    if let Some(info) = aligner.gpu() {
-        return format!("gpu ({})", info.name);
-    }
-    match aligner.config().backend {
-        Backend::Scalar => "scalar".to_string(),
-        _ => format!("cpu ({})", swgpu::cpu::isa().name()),
-    }
 }
 
 /// A note for each GPU engine that failed batches and recomputed them on the CPU.
@@ -432,7 +507,7 @@ fn fallback_notes(engines: &[Aligner]) -> Vec<String> {
             let (batches, error) = e.gpu_fallbacks()?;
             Some(format!(
                 "{} failed on {batches} batch(es), computed on the CPU instead; last error: {error}",
-                engine_name(e)
+                bench::engine_name(e)
             ))
         })
         .collect();
@@ -463,6 +538,86 @@ fn report(outcome: &Outcome, verbose: bool) {
             eprintln!("swgpu:   {batches} batch(es) on {name}");
         }
     }
+}
+
+fn bench(args: &BenchArgs) -> Result<()> {
+    let mut workloads = Vec::new();
+    if let (Some(q), Some(t)) = (&args.queries, &args.targets) {
+        let (queries, targets) = (io::read_all(q)?, io::read_all(t)?);
+        let alphabet = args.problem.alphabet(&[&queries, &targets]);
+        workloads.push(bench::Workload {
+            name: "files".into(),
+            shape: if args.pairs {
+                bench::Shape::Pairs
+            } else {
+                bench::Shape::Search
+            },
+            mode: args.problem.mode(),
+            strands: args.problem.strands(),
+            scoring: scoring(&args.problem, alphabet)?,
+            queries,
+            targets,
+        });
+        if args.pairs && workloads[0].queries.len() != workloads[0].targets.len() {
+            let w = &workloads[0];
+            return Err(swgpu::Error::PairCountMismatch {
+                queries: w.queries.len() as u64,
+                targets: w.targets.len() as u64,
+            }
+            .into());
+        }
+    }
+    let names: Vec<String> = match (&args.workload, workloads.is_empty()) {
+        (w, true) if w.is_empty() => bench::WORKLOADS.iter().map(|s| s.to_string()).collect(),
+        (w, _) => w.clone(),
+    };
+    for name in &names {
+        workloads.push(bench::Workload::generate(name, args.seed, args.scale)?);
+    }
+    let device = gpu_device(args.device.as_deref());
+    let mut backends: Vec<Backend> = args.backend.iter().map(|b| b.backend()).collect();
+    if backends.is_empty() {
+        backends.push(Backend::Cpu);
+        #[cfg(feature = "gpu")]
+        if swgpu::gpu::Gpu::new(&device).is_ok() {
+            backends.push(Backend::Gpu);
+        }
+    }
+    if backends.contains(&Backend::Auto) {
+        bail!("bench measures backends one by one: name cpu, gpu or scalar");
+    }
+    let reference = match &args.reference {
+        Some(path) => Some(bench::reference::read(path, &workloads[0].queries)?),
+        None => None,
+    };
+    let plan = bench::Plan {
+        backends,
+        threads: args.threads.max(1),
+        device,
+        reference,
+        peers: !args.no_peers,
+    };
+    let bar = progress_bar(false);
+    bar.set_length(workloads.len() as u64);
+    let mut measurements = Vec::new();
+    for (i, workload) in workloads.iter().enumerate() {
+        bar.set_position(i as u64);
+        measurements.extend(bench::run(workload, &plan, &mut |step| {
+            bar.set_message(step.to_string())
+        })?);
+    }
+    bar.finish_and_clear();
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        writeln!(out, "{}", bench::json(&measurements))?;
+    } else {
+        write!(out, "{}", bench::table(&measurements))?;
+    }
+    if let Some(path) = &args.plot {
+        let title = format!("swgpu {} on {} thread(s)", env!("CARGO_PKG_VERSION"), plan.threads);
+        bench::plot_svg(&measurements, &title, path)?;
+    }
+    Ok(())
 }
 
 fn devices() -> Result<()> {
@@ -545,6 +700,7 @@ fn main() {
                     .then(|| (align_args.output.clone(), outcome.summary.records))
             }),
             Command::Devices => devices().map(|()| None),
+            Command::Bench(bench_args) => bench(bench_args).map(|()| None),
         });
     match result {
         Ok(None) => {}

@@ -1,6 +1,7 @@
 //! Integration tests: one binary (CLI, formats, bad input, real data).
 
 mod bad_input;
+mod bench;
 mod cli;
 mod real_data;
 mod shaders;

@@ -1,0 +1,233 @@
+//! libparasail (Debian's libparasail-dev) as a peer in the same run, loaded at run time so that
+//! swgpu neither links nor needs it. Scoring is translated exactly: parasail's gap open is our
+//! `O + E`, and the DNA matrix scores any pair with N as -1, as ours does.
+
+use super::{Measurement, Shape, Workload};
+use crate::aligner::StrandMode;
+use crate::alignment::Mode;
+use crate::scoring::{Alphabet, reverse_complement};
+use libloading::Library;
+use std::ffi::{CString, c_char, c_int, c_void};
+use std::time::Instant;
+
+type Align =
+    unsafe extern "C" fn(*const c_char, c_int, *const c_char, c_int, c_int, c_int, *const c_void) -> *mut c_void;
+type GetCigar =
+    unsafe extern "C" fn(*mut c_void, *const c_char, c_int, *const c_char, c_int, *const c_void) -> *mut c_void;
+type Free = unsafe extern "C" fn(*mut c_void);
+type GetScore = unsafe extern "C" fn(*mut c_void) -> c_int;
+type ProfileCreate = unsafe extern "C" fn(*const c_char, c_int, *const c_void) -> *mut c_void;
+type ProfileAlign = unsafe extern "C" fn(*const c_void, *const c_char, c_int, c_int, c_int) -> *mut c_void;
+type MatrixCreate = unsafe extern "C" fn(*const c_char, c_int, c_int) -> *mut c_void;
+type MatrixSetValue = unsafe extern "C" fn(*mut c_void, c_int, c_int, c_int);
+type MatrixLookup = unsafe extern "C" fn(*const c_char) -> *const c_void;
+
+/// The loaded library and the functions the benchmarks call.
+pub struct Parasail {
+    lib: Library,
+}
+
+/// A parasail matrix: created (DNA, freed on drop) or one of its built-ins (static).
+struct ParasailMatrix<'a> {
+    ptr: *const c_void,
+    owned: Option<Free>,
+    _lib: &'a Library,
+}
+
+impl Drop for ParasailMatrix<'_> {
+    fn drop(&mut self) {
+        if let Some(free) = self.owned {
+            // SAFETY: created by parasail_matrix_create and freed once.
+            unsafe { free(self.ptr as *mut c_void) }
+        }
+    }
+}
+
+// SAFETY: parasail only reads a matrix after creation.
+unsafe impl Sync for ParasailMatrix<'_> {}
+
+impl ParasailMatrix<'_> {
+    /// The matrix, through a method so that closures capture the `Sync` wrapper.
+    fn ptr(&self) -> *const c_void {
+        self.ptr
+    }
+}
+
+impl Parasail {
+    /// libparasail.so.8 when it is installed.
+    pub fn load() -> Option<Parasail> {
+        // SAFETY: loading runs the library's initialisers; parasail has none with side effects.
+        let lib = unsafe { Library::new("libparasail.so.8") }.ok()?;
+        Some(Parasail { lib })
+    }
+
+    fn symbol<T: Copy>(&self, name: &str) -> Option<T> {
+        // SAFETY: every type alias above is the C prototype from parasail.h.
+        unsafe { self.lib.get::<T>(name.as_bytes()).ok().map(|s| *s) }
+    }
+
+    fn matrix(&self, workload: &Workload) -> Option<ParasailMatrix<'_>> {
+        let scoring = &workload.scoring;
+        match scoring.dna_match_mismatch() {
+            Some((a, b)) => {
+                let create: MatrixCreate = self.symbol("parasail_matrix_create")?;
+                let set: MatrixSetValue = self.symbol("parasail_matrix_set_value")?;
+                let alphabet = CString::new("ACGTN").ok()?;
+                // SAFETY: a valid alphabet string; indices within the 5x5 matrix.
+                let ptr = unsafe { create(alphabet.as_ptr(), a, -b) };
+                for i in 0..5 {
+                    unsafe {
+                        set(ptr, i, 4, -1);
+                        set(ptr, 4, i, -1);
+                    }
+                }
+                (!ptr.is_null()).then(|| ParasailMatrix {
+                    ptr,
+                    owned: self.symbol("parasail_matrix_free"),
+                    _lib: &self.lib,
+                })
+            }
+            None => {
+                let lookup: MatrixLookup = self.symbol("parasail_matrix_lookup")?;
+                let name = CString::new(scoring.name().to_lowercase()).ok()?;
+                // SAFETY: a NUL-terminated name; parasail returns NULL for unknown names.
+                let ptr = unsafe { lookup(name.as_ptr()) };
+                (!ptr.is_null()).then_some(ParasailMatrix {
+                    ptr,
+                    owned: None,
+                    _lib: &self.lib,
+                })
+            }
+        }
+    }
+
+    /// Runs `workload` through parasail on `threads` threads: for pairs the traceback function
+    /// of the mode and `parasail_result_get_cigar`; for search the score-only function (a
+    /// striped saturating profile for local). Returns the best score per record (`None` where
+    /// swgpu reports no alignment: empty, or no positive local score) and the measurement;
+    /// `None` when the scoring has no parasail equivalent (a matrix file).
+    pub fn run(&self, workload: &Workload, threads: usize) -> Option<(Vec<Option<i32>>, Measurement)> {
+        let matrix = self.matrix(workload)?;
+        let (open, extend) = (
+            workload.scoring.gap_open() + workload.scoring.gap_extend(),
+            workload.scoring.gap_extend(),
+        );
+        let longest = |rs: &[crate::Record]| rs.iter().map(|r| r.seq.len()).max().unwrap_or(0);
+        let max_score =
+            longest(&workload.queries).min(longest(&workload.targets)) as i64 * workload.scoring.max_score() as i64;
+        let (free, score): (Free, GetScore) = (
+            self.symbol("parasail_result_free")?,
+            self.symbol("parasail_result_get_score")?,
+        );
+        let both = workload.strands == StrandMode::Both && workload.scoring.alphabet() == Alphabet::Dna;
+        let local = workload.mode == Mode::Local;
+        let keep =
+            move |s: c_int, q: &[u8], t: &[u8]| (!q.is_empty() && !t.is_empty() && (!local || s > 0)).then_some(s);
+        super::reset_peak_rss();
+        let started = Instant::now();
+        let (name, scores): (String, Vec<Option<i32>>) = match workload.shape {
+            Shape::Pairs => {
+                let function = match (workload.mode, max_score < 30_000) {
+                    (Mode::Local, true) => "parasail_sw_trace_striped_16",
+                    (Mode::Local, false) => "parasail_sw_trace_striped_32",
+                    (Mode::Global, _) => "parasail_nw_trace_scan_32",
+                    (Mode::SemiGlobal, _) => "parasail_sg_dx_trace_scan_32",
+                };
+                let align: Align = self.symbol(function)?;
+                let (cigar, cigar_free): (GetCigar, Free) = (
+                    self.symbol("parasail_result_get_cigar")?,
+                    self.symbol("parasail_cigar_free")?,
+                );
+                let one = |q: &[u8], t: &[u8]| {
+                    let (qp, tp) = (q.as_ptr().cast(), t.as_ptr().cast());
+                    let (ql, tl) = (q.len() as c_int, t.len() as c_int);
+                    // SAFETY: pointers and lengths describe live slices; results freed once.
+                    unsafe {
+                        let r = align(qp, ql, tp, tl, open, extend, matrix.ptr());
+                        let s = score(r);
+                        cigar_free(cigar(r, qp, ql, tp, tl, matrix.ptr()));
+                        free(r);
+                        s
+                    }
+                };
+                let pairs: Vec<(&[u8], &[u8])> = (workload.queries.iter().zip(&workload.targets))
+                    .map(|(q, t)| (q.seq.as_slice(), t.seq.as_slice()))
+                    .collect();
+                let scores = crate::parallel::par_map(pairs.len(), threads, |i| {
+                    let (q, t) = pairs[i];
+                    let best = match both {
+                        true => one(q, t).max(one(&reverse_complement(q), t)),
+                        false => one(q, t),
+                    };
+                    keep(best, q, t)
+                });
+                (format!("{}+cigar", function.trim_start_matches("parasail_")), scores)
+            }
+            Shape::Search => {
+                let function = match workload.mode {
+                    Mode::Local => "parasail_sw_striped_profile_sat",
+                    Mode::Global => "parasail_nw_scan_32",
+                    Mode::SemiGlobal => "parasail_sg_dx_scan_32",
+                };
+                let (profile_create, profile_align, profile_free): (ProfileCreate, ProfileAlign, Free) = (
+                    self.symbol("parasail_profile_create_sat")?,
+                    self.symbol("parasail_sw_striped_profile_sat")?,
+                    self.symbol("parasail_profile_free")?,
+                );
+                let align: Align = self.symbol(function)?;
+                let targets = &workload.targets;
+                let chunk = targets.len().div_ceil(threads.max(1)).max(1);
+                let mut scores = Vec::with_capacity(workload.queries.len());
+                for q in &workload.queries {
+                    let strands: Vec<Vec<u8>> = match both {
+                        true => vec![q.seq.clone(), reverse_complement(&q.seq)],
+                        false => vec![q.seq.clone()],
+                    };
+                    let best = crate::parallel::par_map(targets.len().div_ceil(chunk), threads, |c| {
+                        let slice = &targets[c * chunk..targets.len().min((c + 1) * chunk)];
+                        let mut best: Option<i32> = None;
+                        for s in &strands {
+                            let (qp, ql) = (s.as_ptr().cast(), s.len() as c_int);
+                            // SAFETY: as above; the profile outlives its uses and is freed once.
+                            unsafe {
+                                let profile = if local {
+                                    profile_create(qp, ql, matrix.ptr())
+                                } else {
+                                    std::ptr::null_mut()
+                                };
+                                for t in slice {
+                                    let (tp, tl) = (t.seq.as_ptr().cast(), t.seq.len() as c_int);
+                                    let r = match local {
+                                        true => profile_align(profile, tp, tl, open, extend),
+                                        false => align(qp, ql, tp, tl, open, extend, matrix.ptr()),
+                                    };
+                                    let found = keep(score(r), s, &t.seq);
+                                    free(r);
+                                    best = best.max(found);
+                                }
+                                if local {
+                                    profile_free(profile);
+                                }
+                            }
+                        }
+                        best
+                    });
+                    scores.push(best.into_iter().flatten().max());
+                }
+                (function.trim_start_matches("parasail_").to_string(), scores)
+            }
+        };
+        let seconds = started.elapsed().as_secs_f64();
+        let measurement = Measurement {
+            workload: workload.name.clone(),
+            engine: format!("parasail {name}"),
+            peer: true,
+            cells: workload.cells(),
+            seconds,
+            kernel_seconds: seconds,
+            peak_rss: super::peak_rss(),
+            agreement: None,
+        };
+        Some((scores, measurement))
+    }
+}

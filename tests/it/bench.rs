@@ -1,0 +1,92 @@
+//! `swgpu bench`: every engine agrees with the reference on the built-in workloads; reference
+//! files from another tool are compared record by record; JSON and SVG come out.
+
+use super::{file, ok, s, swgpu};
+
+#[test]
+fn built_in_workloads_agree_and_report_json_and_a_plot() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("gcups.svg");
+    let out = ok(&[
+        "bench",
+        "--scale",
+        "0.01",
+        "--backend",
+        "cpu",
+        "--json",
+        "--plot",
+        s(&svg),
+    ]);
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let rows = rows.as_array().unwrap();
+    for workload in ["dna-pairs", "genome", "protein-search", "long-pairs"] {
+        let of: Vec<_> = rows.iter().filter(|r| r["workload"] == workload).collect();
+        let engines: Vec<&str> = of.iter().map(|r| r["engine"].as_str().unwrap()).collect();
+        assert!(
+            engines[0] == "scalar (reference)" && engines[1].starts_with("cpu"),
+            "{engines:?}"
+        );
+        for row in &of {
+            let a = &row["agreement"];
+            assert_eq!(a["score"], a["records"], "{row}");
+            assert!(row["cells"].as_u64().unwrap() > 0 && row["gcups"].as_f64().unwrap() > 0.0);
+            if row["peer"] == false {
+                assert_eq!((&a["ends"], &a["cigar"]), (&a["records"], &a["records"]), "{row}");
+            }
+        }
+    }
+    // The test command installs libparasail: the peer runs on every workload.
+    if std::env::var("CI").is_ok() {
+        assert_eq!(rows.iter().filter(|r| r["peer"] == true).count(), 4, "{out}");
+    }
+    let svg = std::fs::read_to_string(svg).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("dna-pairs") && svg.contains("GCUPS"));
+}
+
+#[test]
+fn a_reference_file_is_compared_record_by_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let paf = ok(&["align", "-q", "data/reads_1.fq", "data/lambda_virus.fa", "-f", "paf"]);
+    let good = file(dir.path(), "good.paf", &paf);
+    let bench = |reference: &str| {
+        ok(&[
+            "bench",
+            "--queries",
+            "data/reads_1.fq",
+            "--targets",
+            "data/lambda_virus.fa",
+            "--reference",
+            reference,
+            "--backend",
+            "cpu",
+            "--no-peers",
+        ])
+    };
+    let table = bench(s(&good));
+    let row = table.lines().find(|l| l.starts_with("files")).unwrap();
+    assert!(row.contains("100.0   100.0   100.0"), "{table}");
+    // Another tool's output with a different score and CIGAR for the first read.
+    let mut lines: Vec<String> = paf.lines().map(str::to_string).collect();
+    let fields: Vec<&str> = lines[0].split('\t').collect();
+    let (name, score) = (fields[0].to_string(), fields[13].to_string());
+    lines[0] = lines[0].replace(&score, "AS:i:1").replace("cg:Z:", "cg:Z:1X");
+    let bad = file(dir.path(), "bad.paf", lines.join("\n") + "\n");
+    let table = bench(s(&bad));
+    assert!(table.contains("99.5"), "{table}");
+    let disagreement = table.lines().find(|l| l.starts_with("disagreement")).expect("listed");
+    assert!(
+        disagreement.contains(&name) && disagreement.contains("expected score 1"),
+        "{disagreement}"
+    );
+    let out = swgpu(&[
+        "bench",
+        "--queries",
+        "data/reads_1.fq",
+        "--targets",
+        "data/lambda_virus.fa",
+        "--reference",
+        "data/reads_2.fq",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("reads_2.fq, line 2: a SAM line needs 11 columns"));
+}
