@@ -1,6 +1,6 @@
 //! Kernel throughput on the samples in data/, each backend checked against the reference
-//! before it is timed: `cargo bench --bench kernels`. GCUPS comparisons with peers live in
-//! scripts/bench_vs_parasail.py and BENCHMARKS.md.
+//! before it is timed: `cargo bench --bench kernels`. GCUPS comparisons with peers: `swgpu
+//! bench` and BENCHMARKS.md.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use swgpu::{Aligner, AlignerConfig, Alphabet, Backend, Record, Scoring, io};

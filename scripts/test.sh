@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 need=()
 command -v samtools >/dev/null || need+=(samtools)
 ldconfig -p | grep -q 'libparasail\.so\.8' || need+=(libparasail-dev)
+ldconfig -p | grep -q 'libssw\.so\.0' || need+=(libssw-dev)  # a peer of `swgpu bench`
 command -v python3 >/dev/null || need+=(python3)
 python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)  # the Snakemake test's venv
 # Lavapipe: Mesa's Vulkan on the CPU, the adapter the GPU tests run on without a GPU.

@@ -6,7 +6,7 @@ mod peers;
 mod plot;
 pub mod reference;
 
-pub use peers::Parasail;
+pub use peers::{Parasail, Ssw};
 pub use plot::plot_svg;
 
 use crate::aligner::{Aligner, AlignerConfig, Backend, StrandMode};
@@ -396,7 +396,7 @@ pub struct Plan {
     pub device: crate::GpuDevice,
     /// Reference alignments from a file instead of the scalar backend.
     pub reference: Option<Vec<Option<reference::Expected>>>,
-    /// Run libparasail too, when it can be loaded.
+    /// Run the peer libraries too (libparasail, SSW), those that can be loaded.
     pub peers: bool,
 }
 
@@ -421,9 +421,13 @@ pub fn run(workload: &Workload, plan: &Plan, progress: &mut dyn FnMut(&str)) -> 
         m.agreement = Some(agreement(&names, reference, &results, true));
         measurements.push(m);
     }
-    if let Some(parasail) = Parasail::load().filter(|_| plan.peers) {
-        progress(&format!("{} on libparasail", workload.name));
-        if let Some((scores, mut m)) = parasail.run(workload, plan.threads) {
+    let peers: [Option<Box<dyn Fn() -> Option<(Vec<Option<i32>>, Measurement)>>>; 2] = [
+        Parasail::load().map(|p| Box::new(move || p.run(workload, plan.threads)) as Box<dyn Fn() -> _>),
+        Ssw::load().map(|p| Box::new(move || p.run(workload, plan.threads)) as Box<dyn Fn() -> _>),
+    ];
+    for peer in peers.into_iter().flatten().filter(|_| plan.peers) {
+        progress(&format!("{} on a peer library", workload.name));
+        if let Some((scores, mut m)) = peer() {
             let results: Results = scores
                 .into_iter()
                 .map(|s| s.map(reference::Expected::score_only))

@@ -1,6 +1,7 @@
-//! libparasail (Debian's libparasail-dev) as a peer in the same run, loaded at run time so that
-//! swgpu neither links nor needs it. Scoring is translated exactly: parasail's gap open is our
-//! `O + E`, and the DNA matrix scores any pair with N as -1, as ours does.
+//! Peers in the same run, loaded at run time so that swgpu neither links nor needs them:
+//! libparasail (Debian's libparasail-dev) and SSW (libssw-dev). Scoring is translated exactly:
+//! their gap open is our `O + E` (a gap of length 1), and the DNA matrix scores any pair with N
+//! as -1, as ours does.
 
 use super::{Measurement, Shape, Workload};
 use crate::aligner::StrandMode;
@@ -221,6 +222,145 @@ impl Parasail {
         let measurement = Measurement {
             workload: workload.name.clone(),
             engine: format!("parasail {name}"),
+            peer: true,
+            cells: workload.cells(),
+            seconds,
+            kernel_seconds: seconds,
+            peak_rss: super::peak_rss(),
+            agreement: None,
+        };
+        Some((scores, measurement))
+    }
+}
+
+type SswInit = unsafe extern "C" fn(*const i8, i32, *const i8, i32, i8) -> *mut c_void;
+type SswAlign = unsafe extern "C" fn(*const c_void, *const i8, i32, u8, u8, u8, u16, i32, i32) -> *mut SswResult;
+
+/// SSW's `s_align` (ssw.h).
+#[repr(C)]
+struct SswResult {
+    score1: u16,
+    score2: u16,
+    ref_begin1: i32,
+    ref_end1: i32,
+    read_begin1: i32,
+    read_end1: i32,
+    ref_end2: i32,
+    cigar: *mut u32,
+    cigar_len: i32,
+}
+
+/// SSW, the striped Smith-Waterman library (local alignment only; scores are 16-bit).
+pub struct Ssw {
+    lib: Library,
+}
+
+impl Ssw {
+    /// libssw.so.0 when it is installed.
+    pub fn load() -> Option<Ssw> {
+        // SAFETY: as for parasail.
+        let lib = unsafe { Library::new("libssw.so.0") }.ok()?;
+        Some(Ssw { lib })
+    }
+
+    fn symbol<T: Copy>(&self, name: &str) -> Option<T> {
+        // SAFETY: the type aliases are the C prototypes from ssw.h.
+        unsafe { self.lib.get::<T>(name.as_bytes()).ok().map(|s| *s) }
+    }
+
+    /// Runs a local `workload` (pairs with CIGAR, or search) through SSW on `threads` threads;
+    /// `None` for other modes, which SSW does not compute.
+    pub fn run(&self, workload: &Workload, threads: usize) -> Option<(Vec<Option<i32>>, Measurement)> {
+        if workload.mode != Mode::Local {
+            return None;
+        }
+        let (init, align): (SswInit, SswAlign) = (self.symbol("ssw_init")?, self.symbol("ssw_align")?);
+        let (init_free, align_free): (Free, Free) = (self.symbol("init_destroy")?, self.symbol("align_destroy")?);
+        let sc = &workload.scoring;
+        let letters: &[u8] = match sc.alphabet() {
+            Alphabet::Dna => b"ACGTN",
+            Alphabet::Protein => b"ARNDCQEGHILKMFPSTWYVBZX*",
+        };
+        let unknown = letters.len() as i8 - if sc.alphabet() == Alphabet::Dna { 1 } else { 2 };
+        let matrix: Vec<i8> = letters
+            .iter()
+            .flat_map(|&a| {
+                letters
+                    .iter()
+                    .map(move |&b| sc.residue_score(a, b).clamp(-128, 127) as i8)
+            })
+            .collect();
+        let encode = |seq: &[u8]| -> Vec<i8> {
+            seq.iter()
+                .map(|c| {
+                    letters
+                        .iter()
+                        .position(|l| *l == c.to_ascii_uppercase())
+                        .map_or(unknown, |i| i as i8)
+                })
+                .collect()
+        };
+        let (open, extend) = (
+            (sc.gap_open() + sc.gap_extend()).min(255) as u8,
+            sc.gap_extend().min(255) as u8,
+        );
+        let both = workload.strands == StrandMode::Both && sc.alphabet() == Alphabet::Dna;
+        let cigar = workload.shape == Shape::Pairs;
+        // Flag bit 8 (0x01): always the start and the CIGAR; 0: score and end only.
+        let flag = u8::from(cigar);
+        let n = letters.len() as i32;
+        // One query against several targets: one profile, freed once.
+        let best = |query: &[u8], targets: &[&[u8]]| -> Option<i32> {
+            let strands: Vec<Vec<i8>> = match both {
+                true => vec![encode(query), encode(&reverse_complement(query))],
+                false => vec![encode(query)],
+            };
+            let mut best: Option<i32> = None;
+            for q in &strands {
+                if q.is_empty() {
+                    continue;
+                }
+                // SAFETY: live buffers with their lengths; profile and results freed once.
+                unsafe {
+                    let profile = init(q.as_ptr(), q.len() as i32, matrix.as_ptr(), n, 2);
+                    for t in targets.iter().filter(|t| !t.is_empty()) {
+                        let t = encode(t);
+                        let r = align(profile, t.as_ptr(), t.len() as i32, open, extend, flag, 0, 0, 15);
+                        let s = i32::from((*r).score1);
+                        align_free(r.cast());
+                        best = best.max((s > 0).then_some(s));
+                    }
+                    init_free(profile);
+                }
+            }
+            best
+        };
+        super::reset_peak_rss();
+        let started = Instant::now();
+        let scores: Vec<Option<i32>> = match workload.shape {
+            Shape::Pairs => crate::parallel::par_map(workload.queries.len(), threads, |i| {
+                best(&workload.queries[i].seq, &[&workload.targets[i].seq])
+            }),
+            Shape::Search => {
+                let targets: Vec<&[u8]> = workload.targets.iter().map(|t| t.seq.as_slice()).collect();
+                let chunk = targets.len().div_ceil(threads.max(1)).max(1);
+                workload
+                    .queries
+                    .iter()
+                    .map(|q| {
+                        let parts = crate::parallel::par_map(targets.len().div_ceil(chunk), threads, |c| {
+                            best(&q.seq, &targets[c * chunk..targets.len().min((c + 1) * chunk)])
+                        });
+                        parts.into_iter().flatten().max()
+                    })
+                    .collect()
+            }
+        };
+        let seconds = started.elapsed().as_secs_f64();
+        let name = if cigar { "ssw_align+cigar" } else { "ssw_align" };
+        let measurement = Measurement {
+            workload: workload.name.clone(),
+            engine: format!("ssw {name}"),
             peer: true,
             cells: workload.cells(),
             seconds,
