@@ -6,7 +6,7 @@ mod peers;
 mod plot;
 pub mod reference;
 
-pub use peers::{Parasail, Ssw};
+pub use peers::{Parasail, Peer, PeerRun, Ssw};
 pub use plot::plot_svg;
 
 use crate::aligner::{Aligner, AlignerConfig, Backend, StrandMode};
@@ -421,13 +421,13 @@ pub fn run(workload: &Workload, plan: &Plan, progress: &mut dyn FnMut(&str)) -> 
         m.agreement = Some(agreement(&names, reference, &results, true));
         measurements.push(m);
     }
-    let peers: [Option<Box<dyn Fn() -> Option<(Vec<Option<i32>>, Measurement)>>>; 2] = [
-        Parasail::load().map(|p| Box::new(move || p.run(workload, plan.threads)) as Box<dyn Fn() -> _>),
-        Ssw::load().map(|p| Box::new(move || p.run(workload, plan.threads)) as Box<dyn Fn() -> _>),
+    let peers = [
+        Parasail::load().map(|p| Box::new(p) as Box<dyn Peer>),
+        Ssw::load().map(|p| Box::new(p) as Box<dyn Peer>),
     ];
     for peer in peers.into_iter().flatten().filter(|_| plan.peers) {
         progress(&format!("{} on a peer library", workload.name));
-        if let Some((scores, mut m)) = peer() {
+        if let Some((scores, mut m)) = peer.run(workload, plan.threads) {
             let results: Results = scores
                 .into_iter()
                 .map(|s| s.map(reference::Expected::score_only))

@@ -23,6 +23,16 @@ type MatrixCreate = unsafe extern "C" fn(*const c_char, c_int, c_int) -> *mut c_
 type MatrixSetValue = unsafe extern "C" fn(*mut c_void, c_int, c_int, c_int);
 type MatrixLookup = unsafe extern "C" fn(*const c_char) -> *const c_void;
 
+/// What a peer returns: the best score per record (`None` where swgpu reports no alignment)
+/// and the measurement.
+pub type PeerRun = (Vec<Option<i32>>, Measurement);
+
+/// A peer library that runs workloads.
+pub trait Peer {
+    /// Runs `workload` on `threads` threads; `None` when the peer cannot pose the problem.
+    fn run(&self, workload: &Workload, threads: usize) -> Option<PeerRun>;
+}
+
 /// The loaded library and the functions the benchmarks call.
 pub struct Parasail {
     lib: Library,
@@ -101,13 +111,13 @@ impl Parasail {
             }
         }
     }
+}
 
-    /// Runs `workload` through parasail on `threads` threads: for pairs the traceback function
-    /// of the mode and `parasail_result_get_cigar`; for search the score-only function (a
-    /// striped saturating profile for local). Returns the best score per record (`None` where
-    /// swgpu reports no alignment: empty, or no positive local score) and the measurement;
-    /// `None` when the scoring has no parasail equivalent (a matrix file).
-    pub fn run(&self, workload: &Workload, threads: usize) -> Option<(Vec<Option<i32>>, Measurement)> {
+impl Peer for Parasail {
+    /// For pairs the traceback function of the mode and `parasail_result_get_cigar`; for search
+    /// the score-only function (a striped saturating profile for local); `None` when the
+    /// scoring has no parasail equivalent (a matrix file).
+    fn run(&self, workload: &Workload, threads: usize) -> Option<PeerRun> {
         let matrix = self.matrix(workload)?;
         let (open, extend) = (
             workload.scoring.gap_open() + workload.scoring.gap_extend(),
@@ -267,10 +277,11 @@ impl Ssw {
         // SAFETY: the type aliases are the C prototypes from ssw.h.
         unsafe { self.lib.get::<T>(name.as_bytes()).ok().map(|s| *s) }
     }
+}
 
-    /// Runs a local `workload` (pairs with CIGAR, or search) through SSW on `threads` threads;
-    /// `None` for other modes, which SSW does not compute.
-    pub fn run(&self, workload: &Workload, threads: usize) -> Option<(Vec<Option<i32>>, Measurement)> {
+impl Peer for Ssw {
+    /// Local workloads only (pairs with CIGAR, or search): SSW computes nothing else.
+    fn run(&self, workload: &Workload, threads: usize) -> Option<PeerRun> {
         if workload.mode != Mode::Local {
             return None;
         }
