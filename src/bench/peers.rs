@@ -186,45 +186,38 @@ impl Peer for Parasail {
                     self.symbol("parasail_profile_free")?,
                 );
                 let align: Align = self.symbol(function)?;
-                let targets = &workload.targets;
-                let chunk = targets.len().div_ceil(threads.max(1)).max(1);
-                let mut scores = Vec::with_capacity(workload.queries.len());
-                for q in &workload.queries {
+                let scores = search_scores(workload, threads, |query, targets| {
                     let strands: Vec<Vec<u8>> = match both {
-                        true => vec![q.seq.clone(), reverse_complement(&q.seq)],
-                        false => vec![q.seq.clone()],
+                        true => vec![query.to_vec(), reverse_complement(query)],
+                        false => vec![query.to_vec()],
                     };
-                    let best = crate::parallel::par_map(targets.len().div_ceil(chunk), threads, |c| {
-                        let slice = &targets[c * chunk..targets.len().min((c + 1) * chunk)];
-                        let mut best: Option<i32> = None;
-                        for s in &strands {
-                            let (qp, ql) = (s.as_ptr().cast(), s.len() as c_int);
-                            // SAFETY: as above; the profile outlives its uses and is freed once.
-                            unsafe {
-                                let profile = if local {
-                                    profile_create(qp, ql, matrix.ptr())
-                                } else {
-                                    std::ptr::null_mut()
+                    let mut best: Option<i32> = None;
+                    for s in &strands {
+                        let (qp, ql) = (s.as_ptr().cast(), s.len() as c_int);
+                        // SAFETY: as above; the profile outlives its uses and is freed once.
+                        unsafe {
+                            let profile = if local {
+                                profile_create(qp, ql, matrix.ptr())
+                            } else {
+                                std::ptr::null_mut()
+                            };
+                            for t in targets {
+                                let (tp, tl) = (t.seq.as_ptr().cast(), t.seq.len() as c_int);
+                                let r = match local {
+                                    true => profile_align(profile, tp, tl, open, extend),
+                                    false => align(qp, ql, tp, tl, open, extend, matrix.ptr()),
                                 };
-                                for t in slice {
-                                    let (tp, tl) = (t.seq.as_ptr().cast(), t.seq.len() as c_int);
-                                    let r = match local {
-                                        true => profile_align(profile, tp, tl, open, extend),
-                                        false => align(qp, ql, tp, tl, open, extend, matrix.ptr()),
-                                    };
-                                    let found = keep(score(r), s, &t.seq);
-                                    free(r);
-                                    best = best.max(found);
-                                }
-                                if local {
-                                    profile_free(profile);
-                                }
+                                let found = keep(score(r), s, &t.seq);
+                                free(r);
+                                best = best.max(found);
+                            }
+                            if local {
+                                profile_free(profile);
                             }
                         }
-                        best
-                    });
-                    scores.push(best.into_iter().flatten().max());
-                }
+                    }
+                    best
+                });
                 (function.trim_start_matches("parasail_").to_string(), scores)
             }
         };
@@ -321,7 +314,7 @@ impl Peer for Ssw {
         let flag = u8::from(cigar);
         let n = letters.len() as i32;
         // One query against several targets: one profile, freed once.
-        let best = |query: &[u8], targets: &[&[u8]]| -> Option<i32> {
+        let best = |query: &[u8], targets: &[crate::Record]| -> Option<i32> {
             let strands: Vec<Vec<i8>> = match both {
                 true => vec![encode(query), encode(&reverse_complement(query))],
                 false => vec![encode(query)],
@@ -334,8 +327,8 @@ impl Peer for Ssw {
                 // SAFETY: live buffers with their lengths; profile and results freed once.
                 unsafe {
                     let profile = init(q.as_ptr(), q.len() as i32, matrix.as_ptr(), n, 2);
-                    for t in targets.iter().filter(|t| !t.is_empty()) {
-                        let t = encode(t);
+                    for t in targets.iter().filter(|t| !t.seq.is_empty()) {
+                        let t = encode(&t.seq);
                         let r = align(profile, t.as_ptr(), t.len() as i32, open, extend, flag, 0, 0, 15);
                         let s = i32::from((*r).score1);
                         align_free(r.cast());
@@ -350,22 +343,9 @@ impl Peer for Ssw {
         let started = Instant::now();
         let scores: Vec<Option<i32>> = match workload.shape {
             Shape::Pairs => crate::parallel::par_map(workload.queries.len(), threads, |i| {
-                best(&workload.queries[i].seq, &[&workload.targets[i].seq])
+                best(&workload.queries[i].seq, std::slice::from_ref(&workload.targets[i]))
             }),
-            Shape::Search => {
-                let targets: Vec<&[u8]> = workload.targets.iter().map(|t| t.seq.as_slice()).collect();
-                let chunk = targets.len().div_ceil(threads.max(1)).max(1);
-                workload
-                    .queries
-                    .iter()
-                    .map(|q| {
-                        let parts = crate::parallel::par_map(targets.len().div_ceil(chunk), threads, |c| {
-                            best(&q.seq, &targets[c * chunk..targets.len().min((c + 1) * chunk)])
-                        });
-                        parts.into_iter().flatten().max()
-                    })
-                    .collect()
-            }
+            Shape::Search => search_scores(workload, threads, best),
         };
         let seconds = started.elapsed().as_secs_f64();
         let name = if cigar { "ssw_align+cigar" } else { "ssw_align" };
@@ -381,4 +361,28 @@ impl Peer for Ssw {
         };
         Some((scores, measurement))
     }
+}
+
+/// The best score of each query of a search `workload` on `threads` threads, `best` scoring one
+/// query against a slice of targets: the queries are spread over the threads, or, when there
+/// are fewer queries than threads, each query's targets.
+fn search_scores(
+    workload: &Workload,
+    threads: usize,
+    best: impl Fn(&[u8], &[crate::Record]) -> Option<i32> + Sync,
+) -> Vec<Option<i32>> {
+    let (queries, targets) = (&workload.queries, &workload.targets);
+    if queries.len() >= threads {
+        return crate::parallel::par_map(queries.len(), threads, |i| best(&queries[i].seq, targets));
+    }
+    let chunk = targets.len().div_ceil(threads.max(1)).max(1);
+    queries
+        .iter()
+        .map(|q| {
+            let parts = crate::parallel::par_map(targets.len().div_ceil(chunk), threads, |c| {
+                best(&q.seq, &targets[c * chunk..targets.len().min((c + 1) * chunk)])
+            });
+            parts.into_iter().flatten().max()
+        })
+        .collect()
 }
