@@ -15,6 +15,12 @@ const PALETTE: [RGBColor; 6] = [
     RGBColor(0xb0, 0x7a, 0xa1),
 ];
 
+/// The bar an engine belongs to: its first word (`cpu`, `gpu`, `scalar`, `parasail`, `ssw`), so
+/// that a peer's different functions per workload share one colour; the table names them.
+fn family(engine: &str) -> &str {
+    engine.split_whitespace().next().unwrap_or(engine)
+}
+
 /// Draws a grouped bar chart of end-to-end GCUPS (log scale: engines differ by orders of
 /// magnitude) into an SVG file at `path`.
 pub fn plot_svg(measurements: &[Measurement], title: &str, path: &Path) -> Result<()> {
@@ -28,8 +34,7 @@ pub fn plot_svg(measurements: &[Measurement], title: &str, path: &Path) -> Resul
         if !workloads.contains(&m.workload.as_str()) {
             workloads.push(&m.workload);
         }
-        // The reference marker is not part of an engine's identity across workloads.
-        let engine = m.engine.trim_end_matches(" (reference)").to_string();
+        let engine = family(&m.engine).to_string();
         if !engines.contains(&engine) {
             engines.push(engine);
         }
@@ -38,7 +43,8 @@ pub fn plot_svg(measurements: &[Measurement], title: &str, path: &Path) -> Resul
         .iter()
         .map(Measurement::gcups)
         .fold((f64::MAX, 0f64), |(lo, hi), g| (lo.min(g), hi.max(g)));
-    let (low, high) = ((low.max(1e-4) / 2.0), (high.max(1e-3) * 2.0));
+    // Headroom above the bars for the legend.
+    let (low, high) = ((low.max(1e-4) / 2.0), (high.max(1e-3) * 8.0));
     let root = SVGBackend::new(path, (200 + 160 * workloads.len() as u32, 520)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| fail(e.to_string()))?;
     let groups = workloads.len() as f64;
@@ -68,7 +74,7 @@ pub fn plot_svg(measurements: &[Measurement], title: &str, path: &Path) -> Resul
         let colour = PALETTE[e % PALETTE.len()];
         let bars = measurements
             .iter()
-            .filter(|m| m.engine.trim_end_matches(" (reference)") == engine)
+            .filter(|m| family(&m.engine) == engine)
             .filter_map(|m| {
                 let w = workloads.iter().position(|w| *w == m.workload)? as f64;
                 let x = w + 0.1 + e as f64 * width;
@@ -87,7 +93,7 @@ pub fn plot_svg(measurements: &[Measurement], title: &str, path: &Path) -> Resul
         .configure_series_labels()
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperRight)
+        .position(SeriesLabelPosition::UpperLeft)
         .draw()
         .map_err(|e| fail(e.to_string()))?;
     root.present().map_err(|e| fail(e.to_string()))
