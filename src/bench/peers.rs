@@ -33,16 +33,35 @@ pub trait Peer {
     fn run(&self, workload: &Workload, threads: usize) -> Option<PeerRun>;
 }
 
-/// The loaded library and the functions the benchmarks call.
+/// A library opened at run time.
+struct Dl(Library);
+
+impl Dl {
+    fn open(name: &str) -> Option<Dl> {
+        // SAFETY: loading runs the library's initialisers; parasail's and SSW's have no side
+        // effects.
+        unsafe { Library::new(name) }.ok().map(Dl)
+    }
+
+    /// The function `name`; `T` must be its C prototype (the aliases above, from parasail.h and
+    /// ssw.h).
+    fn symbol<T: Copy>(&self, name: &str) -> Option<T> {
+        // SAFETY: the caller names the prototype; the library outlives the copies (they are
+        // used only while the peer that owns it is borrowed).
+        unsafe { self.0.get::<T>(name.as_bytes()).ok().map(|s| *s) }
+    }
+}
+
+/// libparasail, loaded.
 pub struct Parasail {
-    lib: Library,
+    lib: Dl,
 }
 
 /// A parasail matrix: created (DNA, freed on drop) or one of its built-ins (static).
 struct ParasailMatrix<'a> {
     ptr: *const c_void,
     owned: Option<Free>,
-    _lib: &'a Library,
+    _lib: &'a Dl,
 }
 
 impl Drop for ParasailMatrix<'_> {
@@ -67,14 +86,13 @@ impl ParasailMatrix<'_> {
 impl Parasail {
     /// libparasail.so.8 when it is installed.
     pub fn load() -> Option<Parasail> {
-        // SAFETY: loading runs the library's initialisers; parasail has none with side effects.
-        let lib = unsafe { Library::new("libparasail.so.8") }.ok()?;
-        Some(Parasail { lib })
+        Some(Parasail {
+            lib: Dl::open("libparasail.so.8")?,
+        })
     }
 
     fn symbol<T: Copy>(&self, name: &str) -> Option<T> {
-        // SAFETY: every type alias above is the C prototype from parasail.h.
-        unsafe { self.lib.get::<T>(name.as_bytes()).ok().map(|s| *s) }
+        self.lib.symbol(name)
     }
 
     fn matrix(&self, workload: &Workload) -> Option<ParasailMatrix<'_>> {
@@ -221,18 +239,7 @@ impl Peer for Parasail {
                 (function.trim_start_matches("parasail_").to_string(), scores)
             }
         };
-        let seconds = started.elapsed().as_secs_f64();
-        let measurement = Measurement {
-            workload: workload.name.clone(),
-            engine: format!("parasail {name}"),
-            peer: true,
-            cells: workload.cells(),
-            seconds,
-            kernel_seconds: seconds,
-            peak_rss: super::peak_rss(),
-            agreement: None,
-        };
-        Some((scores, measurement))
+        Some((scores, peer_measurement(workload, format!("parasail {name}"), started)))
     }
 }
 
@@ -255,20 +262,19 @@ struct SswResult {
 
 /// SSW, the striped Smith-Waterman library (local alignment only; scores are 16-bit).
 pub struct Ssw {
-    lib: Library,
+    lib: Dl,
 }
 
 impl Ssw {
     /// libssw.so.0 when it is installed.
     pub fn load() -> Option<Ssw> {
-        // SAFETY: as for parasail.
-        let lib = unsafe { Library::new("libssw.so.0") }.ok()?;
-        Some(Ssw { lib })
+        Some(Ssw {
+            lib: Dl::open("libssw.so.0")?,
+        })
     }
 
     fn symbol<T: Copy>(&self, name: &str) -> Option<T> {
-        // SAFETY: the type aliases are the C prototypes from ssw.h.
-        unsafe { self.lib.get::<T>(name.as_bytes()).ok().map(|s| *s) }
+        self.lib.symbol(name)
     }
 }
 
@@ -347,19 +353,8 @@ impl Peer for Ssw {
             }),
             Shape::Search => search_scores(workload, threads, best),
         };
-        let seconds = started.elapsed().as_secs_f64();
-        let name = if cigar { "ssw_align+cigar" } else { "ssw_align" };
-        let measurement = Measurement {
-            workload: workload.name.clone(),
-            engine: format!("ssw {name}"),
-            peer: true,
-            cells: workload.cells(),
-            seconds,
-            kernel_seconds: seconds,
-            peak_rss: super::peak_rss(),
-            agreement: None,
-        };
-        Some((scores, measurement))
+        let name = if cigar { "ssw ssw_align+cigar" } else { "ssw ssw_align" };
+        Some((scores, peer_measurement(workload, name.to_string(), started)))
     }
 }
 
@@ -385,4 +380,19 @@ fn search_scores(
             parts.into_iter().flatten().max()
         })
         .collect()
+}
+
+/// A peer's measurement of `workload`, timed from `started` to now.
+fn peer_measurement(workload: &Workload, engine: String, started: Instant) -> Measurement {
+    let seconds = started.elapsed().as_secs_f64();
+    Measurement {
+        workload: workload.name.clone(),
+        engine,
+        peer: true,
+        cells: workload.cells(),
+        seconds,
+        kernel_seconds: seconds,
+        peak_rss: super::peak_rss(),
+        agreement: None,
+    }
 }

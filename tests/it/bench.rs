@@ -54,20 +54,14 @@ fn a_reference_file_is_compared_record_by_record() {
     let dir = tempfile::tempdir().unwrap();
     let paf = ok(&["align", "-q", "data/reads_1.fq", "data/lambda_virus.fa", "-f", "paf"]);
     let good = file(dir.path(), "good.paf", &paf);
-    let bench = |reference: &str| {
-        ok(&[
-            "bench",
-            "--queries",
-            "data/reads_1.fq",
-            "--targets",
-            "data/lambda_virus.fa",
-            "--reference",
-            reference,
-            "--backend",
-            "cpu",
-            "--no-peers",
-        ])
+    let args = |reference: &str| -> Vec<String> {
+        let args = "bench --queries data/reads_1.fq --targets data/lambda_virus.fa --backend cpu --no-peers";
+        args.split(' ')
+            .chain(["--reference", reference])
+            .map(str::to_string)
+            .collect()
     };
+    let bench = |reference: &str| ok(&args(reference).iter().map(String::as_str).collect::<Vec<_>>());
     let table = bench(s(&good));
     let row = table.lines().find(|l| l.starts_with("files")).unwrap();
     assert!(row.contains("100.0   100.0   100.0"), "{table}");
@@ -84,15 +78,7 @@ fn a_reference_file_is_compared_record_by_record() {
         disagreement.contains(&name) && disagreement.contains("expected score 1"),
         "{disagreement}"
     );
-    let out = swgpu(&[
-        "bench",
-        "--queries",
-        "data/reads_1.fq",
-        "--targets",
-        "data/lambda_virus.fa",
-        "--reference",
-        "data/reads_2.fq",
-    ]);
+    let out = swgpu(&args("data/reads_2.fq").iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("reads_2.fq, line 2: a SAM line needs 11 columns"));
 }
