@@ -16,6 +16,7 @@
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+mod bytes;
 mod portable;
 #[cfg(target_arch = "x86_64")]
 mod sse41;
@@ -24,6 +25,7 @@ use crate::alignment::Mode;
 use crate::parallel::par_map;
 use crate::reference::{self, AlignmentEnd, End, Start, border, forward_pass};
 use crate::scoring::Scoring;
+use bytes::ByteLanes;
 use std::sync::OnceLock;
 
 /// The largest DP value magnitude allowed in 16-bit lanes: half the range, so that masking
@@ -60,6 +62,11 @@ impl Isa {
             Isa::Avx2 => 16,
             Isa::Sse41 | Isa::Portable => 8,
         }
+    }
+
+    /// Lanes of this ISA's 8-bit local search kernel: twice [`Isa::lanes`].
+    pub fn byte_lanes(self) -> usize {
+        2 * self.lanes()
     }
 
     /// Whether this CPU can run the ISA.
@@ -546,7 +553,18 @@ fn fits_i16(m: usize, n: usize, start: Start, sc: &Scoring) -> bool {
 
 /// The kernel entry points of one ISA.
 macro_rules! entry_points {
-    ($lanes:ty, $(#[$feature:meta])*) => {
+    ($lanes:ty, $bytes:ty, $(#[$feature:meta])*) => {
+        /// Local scores of `query` against each target (codes) in byte lanes; `None` where a
+        /// lane may have saturated.
+        ///
+        /// # Safety
+        /// The CPU must support this module's ISA; the scoring must be `bytes::usable`.
+        $(#[$feature])*
+        pub(super) unsafe fn local_scores_u8(query: &[u8], targets: &[&[u8]], sc: &Scoring) -> Vec<Option<i32>> {
+            // SAFETY: the caller guarantees the ISA and the scoring.
+            unsafe { super::bytes::local_scores::<$bytes>(query, targets, sc) }
+        }
+
         /// Scores of `query` against each target (codes), one target per lane.
         ///
         /// # Safety
@@ -631,6 +649,25 @@ pub(crate) fn search_scores(
     // Similar lengths share a batch, so few lanes idle; the order does not change any score.
     let mut order: Vec<usize> = (0..targets.len()).filter(|&k| !targets[k].is_empty()).collect();
     order.sort_by_key(|&k| (targets[k].len(), k));
+    // Local scores run in byte lanes first; the lanes that may have saturated go on below.
+    if mode == Mode::Local && bytes::usable(sc) {
+        let batches: Vec<&[usize]> = order.chunks(isa.byte_lanes()).collect();
+        let results = par_map(batches.len(), threads, |b| {
+            let encoded: Vec<Vec<u8>> = batches[b].iter().map(|&k| sc.encode(targets[k])).collect();
+            let refs: Vec<&[u8]> = encoded.iter().map(Vec::as_slice).collect();
+            on_isa!(isa, local_scores_u8(&q, &refs, sc))
+        });
+        let mut wider = Vec::new();
+        for (batch, out) in batches.iter().zip(results) {
+            for (&k, s) in batch.iter().zip(out) {
+                match s {
+                    Some(s) => scores[k] = reference::is_alignment(mode, s).then_some(s),
+                    None => wider.push(k),
+                }
+            }
+        }
+        order = wider;
+    }
     let (fast, slow): (Vec<usize>, Vec<usize>) = order
         .into_iter()
         .partition(|&k| fits_i16(query.len(), targets[k].len(), pass.0, sc));
@@ -840,6 +877,67 @@ mod tests {
             for isa in isas() {
                 prop_assert_eq!(&search_scores(isa, &q, &refs, &sc, mode, 2), &want, "{:?}", isa);
             }
+        }
+    }
+
+    /// Local search with targets cut from the query and mutated: scores on both sides of the
+    /// 8-bit limit (255 minus the bias), so lanes overflow and are rerun wider.
+    fn homologue_case() -> impl Strategy<Value = (Scoring, Vec<u8>, Vec<Vec<u8>>)> {
+        let letters: &'static [u8] = b"ARNDCQEGHILKMFPSTWYV";
+        let sc = prop_oneof![
+            Just(Scoring::default_for(Alphabet::Protein)),
+            Just(Scoring::with_matrix(Alphabet::Protein, &Matrix::builtin("PAM250").unwrap(), 3, 1).unwrap()),
+            Just(Scoring::dna(2, 3, 5, 2).unwrap()),
+        ];
+        (sc, prop::collection::vec(prop::sample::select(letters), 20..160)).prop_flat_map(move |(sc, q)| {
+            let len = q.len();
+            let target = (
+                0..len,
+                0..=len,
+                prop::collection::vec((0..len, prop::sample::select(letters)), 0..30),
+            )
+                .prop_map(move |(a, b, subs)| (a.min(b), a.max(b), subs));
+            let q2 = q.clone();
+            let targets = prop::collection::vec(target, 0..70).prop_map(move |ts| {
+                ts.into_iter()
+                    .map(|(a, b, subs)| {
+                        let mut t = q2[a..b].to_vec();
+                        for (k, c) in subs {
+                            if k < t.len() {
+                                t[k] = c;
+                            }
+                        }
+                        t
+                    })
+                    .collect::<Vec<_>>()
+            });
+            (Just(sc), Just(q), targets)
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+        #[test]
+        fn byte_lanes_that_overflow_are_rerun_wider((sc, q, ts) in homologue_case()) {
+            let refs: Vec<&[u8]> = ts.iter().map(Vec::as_slice).collect();
+            let want: Vec<Option<i32>> = refs.iter().map(|t| reference::find_end(&q, t, &sc, Mode::Local).map(|e| e.score)).collect();
+            for isa in isas() {
+                prop_assert_eq!(&search_scores(isa, &q, &refs, &sc, Mode::Local, 2), &want, "{:?}", isa);
+            }
+        }
+    }
+
+    #[test]
+    fn a_saturated_byte_lane_reports_none() {
+        let sc = Scoring::default_for(Alphabet::Protein);
+        let q = sc.encode(&b"WCHMY".repeat(12)); // self-score far above 255
+        let short = sc.encode(b"WCHMY");
+        let targets: Vec<&[u8]> = vec![&q, &short];
+        let want = reference::find_end(b"WCHMY", b"WCHMY", &sc, Mode::Local).map(|e| e.score);
+        for isa in isas() {
+            let got = on_isa!(isa, local_scores_u8(&q, &targets, &sc));
+            assert_eq!(got, vec![None, want], "{isa:?}");
         }
     }
 

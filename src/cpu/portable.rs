@@ -1,6 +1,6 @@
 //! Portable lanes: eight `i16` in an array; runs on any CPU and checks the others in tests.
 
-use super::{End, Lanes, Scoring, Start};
+use super::{ByteLanes, End, Lanes, Scoring, Start};
 
 #[derive(Clone, Copy)]
 pub(super) struct Portable([i16; 8]);
@@ -67,4 +67,49 @@ impl Lanes for Portable {
     }
 }
 
-super::entry_points!(Portable,);
+#[derive(Clone, Copy)]
+pub(super) struct PortableBytes([u8; 16]);
+
+impl PortableBytes {
+    #[inline(always)]
+    fn map(self, o: Self, f: impl Fn(u8, u8) -> u8) -> Self {
+        PortableBytes(std::array::from_fn(|k| f(self.0[k], o.0[k])))
+    }
+}
+
+// Plain Rust, as above.
+impl ByteLanes for PortableBytes {
+    const WIDTH: usize = 16;
+
+    #[inline(always)]
+    unsafe fn splat(x: u8) -> Self {
+        PortableBytes([x; 16])
+    }
+
+    #[inline(always)]
+    unsafe fn load(s: &[u8]) -> Self {
+        PortableBytes(s[..16].try_into().expect("sixteen lanes"))
+    }
+
+    #[inline(always)]
+    unsafe fn store(self, s: &mut [u8]) {
+        s[..16].copy_from_slice(&self.0);
+    }
+
+    #[inline(always)]
+    unsafe fn adds(self, o: Self) -> Self {
+        self.map(o, u8::saturating_add)
+    }
+
+    #[inline(always)]
+    unsafe fn subs(self, o: Self) -> Self {
+        self.map(o, u8::saturating_sub)
+    }
+
+    #[inline(always)]
+    unsafe fn max(self, o: Self) -> Self {
+        self.map(o, u8::max)
+    }
+}
+
+super::entry_points!(Portable, PortableBytes,);

@@ -1,0 +1,108 @@
+//! Local search scores in unsigned 8-bit lanes, twice as many targets per vector as the 16-bit
+//! kernel (SWIPE's and Farrar's scheme), with overflow detected per lane and the lane rerun
+//! wider.
+//!
+//! Values are biased so that the most negative substitution score is 0: `H = (H_diag + s +
+//! bias) -| bias` with `-|` saturating at 0, which is local alignment's `max(0, ...)`. E and F
+//! also floor at 0; that changes no H, which is never below 0. A lane is exact unless a sum
+//! saturated at 255; then its H there reads `255 - bias`, so a lane whose best H stays below
+//! `255 - bias` is exact and any other is recomputed by the caller. Only the score is
+//! computed: search needs it to rank targets, and the hits' ends come from the exact passes.
+
+use crate::scoring::Scoring;
+
+/// A vector of `u8` lanes with saturating arithmetic.
+///
+/// # Safety
+/// As [`super::Lanes`]: only where the ISA is available, with slices of at least `WIDTH`.
+pub(crate) trait ByteLanes: Copy {
+    /// Number of lanes.
+    const WIDTH: usize;
+    /// All lanes set to `x`.
+    unsafe fn splat(x: u8) -> Self;
+    /// The first `WIDTH` elements of `s`.
+    unsafe fn load(s: &[u8]) -> Self;
+    /// Writes the lanes into the first `WIDTH` elements of `s`.
+    unsafe fn store(self, s: &mut [u8]);
+    /// Lane-wise addition saturating at 255.
+    unsafe fn adds(self, other: Self) -> Self;
+    /// Lane-wise subtraction saturating at 0.
+    unsafe fn subs(self, other: Self) -> Self;
+    /// Lane-wise maximum.
+    unsafe fn max(self, other: Self) -> Self;
+}
+
+/// Whether `sc` can run in byte lanes at all: biased scores and gap costs must fit a byte
+/// with room for a score above them.
+pub(super) fn usable(sc: &Scoring) -> bool {
+    let (lo, hi) = bias_range(sc);
+    hi - lo < 64 && sc.gap_open() + sc.gap_extend() < 64
+}
+
+fn bias_range(sc: &Scoring) -> (i32, i32) {
+    let dim = sc.dim();
+    let scores = (0..dim).flat_map(|c| sc.profile_row(c as u8)[..dim].iter().copied());
+    scores.fold((0, 0), |(lo, hi), s| (lo.min(s), hi.max(s)))
+}
+
+/// Local scores of `query` (codes) against each of up to `B::WIDTH` targets (codes): `Some`
+/// where exact, `None` where the lane may have saturated.
+///
+/// # Safety
+/// The CPU must support `B`'s ISA; `sc` must be [`usable`].
+#[inline(always)]
+pub(super) unsafe fn local_scores<B: ByteLanes>(query: &[u8], targets: &[&[u8]], sc: &Scoring) -> Vec<Option<i32>> {
+    let (w, dim) = (B::WIDTH, sc.dim());
+    let n = targets.iter().map(|t| t.len()).max().unwrap_or(0);
+    let bias = -bias_range(sc).0;
+    // profile[(c*n + j)*W + l]: biased score of query code c against lane l's residue j;
+    // padding (past a target's end, or an empty lane) has code `dim` and scores the minimum,
+    // 0. The target codes are laid out once; each plane is then one contiguous table lookup.
+    let mut codes = vec![dim as u8; n * w];
+    for (l, t) in targets.iter().enumerate() {
+        for (j, &tc) in t.iter().enumerate() {
+            codes[j * w + l] = tc;
+        }
+    }
+    let mut profile = vec![0u8; dim * n * w];
+    for (c, plane) in profile.chunks_exact_mut((n * w).max(1)).enumerate().take(dim) {
+        let mut biased = [0u8; 256];
+        for (b, &score) in biased.iter_mut().zip(&sc.profile_row(c as u8)[..dim]) {
+            *b = (score + bias) as u8;
+        }
+        for (cell, &tc) in plane.iter_mut().zip(&codes) {
+            *cell = biased[tc as usize];
+        }
+    }
+    let mut h = vec![0u8; (n + 1) * w];
+    let mut e = vec![0u8; (n + 1) * w];
+    // SAFETY: the caller guarantees the ISA; every load and store reads W elements of a
+    // buffer holding (n+1)*W or dim*n*W of them at offsets below that.
+    let best = unsafe {
+        let (zero, biasv) = (B::splat(0), B::splat(bias as u8));
+        let open = B::splat((sc.gap_open() + sc.gap_extend()) as u8);
+        let extend = B::splat(sc.gap_extend() as u8);
+        let mut best = zero;
+        for &qc in query {
+            let plane = &profile[qc as usize * n * w..];
+            let (mut diag, mut f, mut left) = (zero, zero, zero);
+            for j in 1..=n {
+                let up = B::load(&h[j * w..]);
+                let ej = B::load(&e[j * w..]).subs(extend).max(up.subs(open));
+                f = f.subs(extend).max(left.subs(open));
+                let hj = diag.adds(B::load(&plane[(j - 1) * w..])).subs(biasv).max(ej).max(f);
+                best = best.max(hj);
+                ej.store(&mut e[j * w..]);
+                hj.store(&mut h[j * w..]);
+                (diag, left) = (up, hj);
+            }
+        }
+        let mut lanes = vec![0u8; w];
+        best.store(&mut lanes);
+        lanes
+    };
+    let limit = 255 - bias;
+    (0..targets.len())
+        .map(|l| (i32::from(best[l]) < limit).then_some(i32::from(best[l])))
+        .collect()
+}
