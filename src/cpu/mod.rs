@@ -108,6 +108,21 @@ pub(crate) trait Lanes: Copy {
     unsafe fn load(s: &[i16]) -> Self;
     /// Writes the lanes into the first `WIDTH` elements of `s`.
     unsafe fn store(self, s: &mut [i16]);
+    /// `load(&s[at..])` without the bounds check, for the inner loops: the caller guarantees
+    /// `at + WIDTH <= s.len()`.
+    #[inline(always)]
+    unsafe fn load_at(s: &[i16], at: usize) -> Self {
+        debug_assert!(at + Self::WIDTH <= s.len());
+        // SAFETY: the caller guarantees the range.
+        unsafe { Self::load(s.get_unchecked(at..)) }
+    }
+    /// `store(&mut s[at..])` without the bounds check; the caller guarantees the range.
+    #[inline(always)]
+    unsafe fn store_at(self, s: &mut [i16], at: usize) {
+        debug_assert!(at + Self::WIDTH <= s.len());
+        // SAFETY: the caller guarantees the range.
+        unsafe { self.store(s.get_unchecked_mut(at..)) }
+    }
     /// Lane-wise saturating addition.
     unsafe fn adds(self, other: Self) -> Self;
     /// Lane-wise saturating subtraction.
@@ -241,7 +256,7 @@ impl<L: Lanes> ScoreSource<L> for SharedQuery<'_, L> {
     #[inline(always)]
     unsafe fn score(&self, j: usize) -> L {
         // SAFETY: the profile holds `stride = n * W` elements per residue code; j <= n.
-        unsafe { L::load(&self.profile[self.row + (j - 1) * L::WIDTH..]) }
+        unsafe { L::load_at(&self.profile, self.row + (j - 1) * L::WIDTH) }
     }
 }
 
@@ -310,13 +325,13 @@ impl<L: Lanes> ScoreSource<L> for DnaPairs<L> {
         let at = (j - 1) * L::WIDTH;
         // SAFETY: columns hold W codes each; the caller guarantees L's ISA.
         unsafe {
-            let t_pen = L::load(&self.t_pen[at..]);
+            let t_pen = L::load_at(&self.t_pen, at);
             let miss = if self.pen_max {
                 self.row_pen.max(t_pen)
             } else {
                 self.row_pen.min(t_pen)
             };
-            L::select(self.row_q.eq(L::load(&self.t[at..])), L::splat(self.match_score), miss)
+            L::select(self.row_q.eq(L::load_at(&self.t, at)), L::splat(self.match_score), miss)
         }
     }
 }
@@ -373,9 +388,9 @@ unsafe fn row<
         let (mut row_best, mut row_j) = (L::splat(i16::MIN), zero);
         for j in 1..=n {
             let at = j * w;
-            let up = L::load(&h[at..]);
+            let up = L::load_at(h, at);
             let (e_open, e_ext) = (left.subs(oe), e.subs(ext));
-            let (f_open, f_ext) = (up.subs(oe), L::load(&f[at..]).subs(ext));
+            let (f_open, f_ext) = (up.subs(oe), L::load_at(f, at).subs(ext));
             e = e_open.max(e_ext);
             let fv = f_open.max(f_ext);
             let d = diag.adds(src.score(j));
@@ -389,11 +404,11 @@ unsafe fn row<
                 let from = L::select(e.max(fv).gt(d), L::select(fv.gt(e), from_f, from_e), zero);
                 let bits = from.adds(L::select(e_ext.gt(e_open), e_extended, zero));
                 bits.adds(L::select(f_ext.gt(f_open), f_extended, zero))
-                    .store(&mut dirs[at - w..]);
+                    .store_at(dirs, at - w);
             }
             if CAPTURE != CAPTURE_NONE {
                 let cand = if CAPTURE == CAPTURE_MASKED {
-                    hv.adds(row_mask).adds(L::load(&col_masks[at..]))
+                    hv.adds(row_mask).adds(L::load_at(col_masks, at))
                 } else {
                     hv
                 };
@@ -403,8 +418,8 @@ unsafe fn row<
                 row_best = row_best.max(cand);
             }
             diag = up;
-            hv.store(&mut h[at..]);
-            fv.store(&mut f[at..]);
+            hv.store_at(h, at);
+            fv.store_at(f, at);
             left = hv;
         }
         if CAPTURE != CAPTURE_NONE {
