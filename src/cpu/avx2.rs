@@ -1,6 +1,6 @@
 //! AVX2 lanes: sixteen `i16` in a 256-bit register.
 
-use super::{ByteLanes, End, Lanes, Scoring, Start};
+use super::{End, Lanes, Scoring, Start};
 use std::arch::x86_64::*;
 
 #[derive(Clone, Copy)]
@@ -64,44 +64,15 @@ impl Lanes for Avx2 {
     }
 }
 
-#[derive(Clone, Copy)]
-pub(super) struct Avx2Bytes(__m256i);
-
-// SAFETY (every method): as for the 16-bit lanes above.
-impl ByteLanes for Avx2Bytes {
-    const WIDTH: usize = 32;
-
-    #[inline(always)]
-    unsafe fn splat(x: u8) -> Self {
-        unsafe { Avx2Bytes(_mm256_set1_epi8(x as i8)) }
-    }
-
-    #[inline(always)]
-    unsafe fn load(s: &[u8]) -> Self {
-        debug_assert!(s.len() >= 32);
-        unsafe { Avx2Bytes(_mm256_loadu_si256(s.as_ptr().cast())) }
-    }
-
-    #[inline(always)]
-    unsafe fn store(self, s: &mut [u8]) {
-        debug_assert!(s.len() >= 32);
-        unsafe { _mm256_storeu_si256(s.as_mut_ptr().cast(), self.0) }
-    }
-
-    #[inline(always)]
-    unsafe fn adds(self, o: Self) -> Self {
-        unsafe { Avx2Bytes(_mm256_adds_epu8(self.0, o.0)) }
-    }
-
-    #[inline(always)]
-    unsafe fn subs(self, o: Self) -> Self {
-        unsafe { Avx2Bytes(_mm256_subs_epu8(self.0, o.0)) }
-    }
-
-    #[inline(always)]
-    unsafe fn max(self, o: Self) -> Self {
-        unsafe { Avx2Bytes(_mm256_max_epu8(self.0, o.0)) }
-    }
-}
+super::x86_byte_lanes!(
+    Avx2Bytes(__m256i),
+    32,
+    _mm256_set1_epi8,
+    _mm256_loadu_si256,
+    _mm256_storeu_si256,
+    _mm256_adds_epu8,
+    _mm256_subs_epu8,
+    _mm256_max_epu8
+);
 
 super::entry_points!(Avx2, Avx2Bytes, #[target_feature(enable = "avx2")]);

@@ -624,6 +624,55 @@ macro_rules! entry_points {
 }
 use entry_points;
 
+/// [`ByteLanes`] for an x86 register type, from its intrinsics (AVX2 and SSE4.1 differ only in
+/// names and width).
+#[cfg(target_arch = "x86_64")]
+macro_rules! x86_byte_lanes {
+    ($name:ident($reg:ty), $width:literal, $set1:ident, $loadu:ident, $storeu:ident, $adds:ident, $subs:ident, $max:ident) => {
+        #[derive(Clone, Copy)]
+        pub(super) struct $name($reg);
+
+        // SAFETY (every method): as for the 16-bit lanes of the same ISA.
+        impl super::ByteLanes for $name {
+            const WIDTH: usize = $width;
+
+            #[inline(always)]
+            unsafe fn splat(x: u8) -> Self {
+                unsafe { $name($set1(x as i8)) }
+            }
+
+            #[inline(always)]
+            unsafe fn load(s: &[u8]) -> Self {
+                debug_assert!(s.len() >= $width);
+                unsafe { $name($loadu(s.as_ptr().cast())) }
+            }
+
+            #[inline(always)]
+            unsafe fn store(self, s: &mut [u8]) {
+                debug_assert!(s.len() >= $width);
+                unsafe { $storeu(s.as_mut_ptr().cast(), self.0) }
+            }
+
+            #[inline(always)]
+            unsafe fn adds(self, o: Self) -> Self {
+                unsafe { $name($adds(self.0, o.0)) }
+            }
+
+            #[inline(always)]
+            unsafe fn subs(self, o: Self) -> Self {
+                unsafe { $name($subs(self.0, o.0)) }
+            }
+
+            #[inline(always)]
+            unsafe fn max(self, o: Self) -> Self {
+                unsafe { $name($max(self.0, o.0)) }
+            }
+        }
+    };
+}
+#[cfg(target_arch = "x86_64")]
+use x86_byte_lanes;
+
 /// Dispatches one batch to `isa`'s entry point.
 macro_rules! on_isa {
     ($isa:expr, $entry:ident($($arg:expr),*)) => {{

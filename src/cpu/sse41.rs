@@ -1,6 +1,6 @@
 //! SSE4.1 lanes: eight `i16` in a 128-bit register.
 
-use super::{ByteLanes, End, Lanes, Scoring, Start};
+use super::{End, Lanes, Scoring, Start};
 use std::arch::x86_64::*;
 
 #[derive(Clone, Copy)]
@@ -64,44 +64,15 @@ impl Lanes for Sse41 {
     }
 }
 
-#[derive(Clone, Copy)]
-pub(super) struct Sse41Bytes(__m128i);
-
-// SAFETY (every method): as for the 16-bit lanes above.
-impl ByteLanes for Sse41Bytes {
-    const WIDTH: usize = 16;
-
-    #[inline(always)]
-    unsafe fn splat(x: u8) -> Self {
-        unsafe { Sse41Bytes(_mm_set1_epi8(x as i8)) }
-    }
-
-    #[inline(always)]
-    unsafe fn load(s: &[u8]) -> Self {
-        debug_assert!(s.len() >= 16);
-        unsafe { Sse41Bytes(_mm_loadu_si128(s.as_ptr().cast())) }
-    }
-
-    #[inline(always)]
-    unsafe fn store(self, s: &mut [u8]) {
-        debug_assert!(s.len() >= 16);
-        unsafe { _mm_storeu_si128(s.as_mut_ptr().cast(), self.0) }
-    }
-
-    #[inline(always)]
-    unsafe fn adds(self, o: Self) -> Self {
-        unsafe { Sse41Bytes(_mm_adds_epu8(self.0, o.0)) }
-    }
-
-    #[inline(always)]
-    unsafe fn subs(self, o: Self) -> Self {
-        unsafe { Sse41Bytes(_mm_subs_epu8(self.0, o.0)) }
-    }
-
-    #[inline(always)]
-    unsafe fn max(self, o: Self) -> Self {
-        unsafe { Sse41Bytes(_mm_max_epu8(self.0, o.0)) }
-    }
-}
+super::x86_byte_lanes!(
+    Sse41Bytes(__m128i),
+    16,
+    _mm_set1_epi8,
+    _mm_loadu_si128,
+    _mm_storeu_si128,
+    _mm_adds_epu8,
+    _mm_subs_epu8,
+    _mm_max_epu8
+);
 
 super::entry_points!(Sse41, Sse41Bytes, #[target_feature(enable = "sse4.1")]);
