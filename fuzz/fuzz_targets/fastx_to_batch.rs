@@ -32,6 +32,16 @@ fuzz_target!(|data: &[u8]| {
             continue;
         }
         let mates: Vec<_> = batch.iter().rev().cloned().collect();
+        // Search against at least 40 targets (the batch's records rotated), so that the SIMD
+        // kernels (16 or 32 targets per vector) run, not only the reference.
+        let database: Vec<_> = (0..40.max(batch.len()))
+            .map(|k| {
+                let mut r = batch[k % batch.len()].clone();
+                let len = r.seq.len();
+                r.seq.rotate_left(if len == 0 { 0 } else { k % len });
+                r
+            })
+            .collect();
         for mode in [Mode::Local, Mode::Global, Mode::SemiGlobal] {
             let (cpu, scalar) = (aligner(Backend::Cpu, mode), aligner(Backend::Scalar, mode));
             let pairs = cpu.align_pairs(&batch, &mates).expect("short sequences align");
@@ -39,6 +49,8 @@ fuzz_target!(|data: &[u8]| {
                 pairs,
                 scalar.align_pairs(&batch, &mates).expect("short sequences align")
             );
+            let found = cpu.search(&batch, &database).expect("short sequences align");
+            assert_eq!(found, scalar.search(&batch, &database).expect("short sequences align"));
             let hits = cpu.search(&batch, &mates).expect("short sequences align");
             assert_eq!(hits, scalar.search(&batch, &mates).expect("short sequences align"));
             let infos: Vec<TargetInfo> = mates.iter().map(TargetInfo::of).collect();

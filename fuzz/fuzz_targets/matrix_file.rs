@@ -25,9 +25,15 @@ fuzz_target!(|data: &[u8]| {
                 (config.backend, config.mode) = (backend, mode);
                 let aligner = Aligner::new(config).expect("a valid configuration");
                 let queries = [swgpu::Record::new("q", "MKVLAAGICWYHPTSNDERQ")];
-                let targets: Vec<_> = ["MKVLAGICWYHPTSNDERQ", "ACGTNACGT", "WWWWW", "QRSTVWY", ""]
-                    .iter()
-                    .map(|t| swgpu::Record::new("t", *t))
+                // 40 targets, so that the SIMD kernels (16 or 32 per vector) run too.
+                let seeds = ["MKVLAGICWYHPTSNDERQ", "ACGTNACGT", "WWWWW", "QRSTVWY", ""];
+                let targets: Vec<_> = (0..40)
+                    .map(|k| {
+                        let mut t = seeds[k % seeds.len()].as_bytes().to_vec();
+                        let shift = k % t.len().max(1);
+                        t.rotate_left(shift);
+                        swgpu::Record::new("t", t)
+                    })
                     .collect();
                 aligner.search(&queries, &targets).expect("short sequences align")
             };
