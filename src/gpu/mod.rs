@@ -80,6 +80,9 @@ const MAX_BINDING_BYTES: u64 = 128 << 20;
 /// DP cells per dispatch at most: well under 100 ms on a large GPU.
 const MAX_DISPATCH_CELLS: u64 = 1 << 30;
 const WORKGROUP: u32 = 64;
+/// How long a finished submission's readback callback may take to run in another thread's
+/// poll before the batch is given up (and recomputed on the CPU): never a hang.
+const MAP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 /// DP cells one invocation computes per dispatch on a GPU, and on a CPU adapter: llvmpipe
 /// silently stops a loop after 65535 iterations, so its bands stay below that.
 const BAND_CELLS: u64 = 1 << 22;
@@ -374,10 +377,11 @@ impl Gpu {
         encoder.copy_buffer_to_buffer(&best, 0, &readback, 0, out_size);
         self.queue.submit([encoder.finish()]);
         let slice = readback.slice(..);
-        let mapped = Arc::new(Mutex::new(None));
-        let done = Arc::clone(&mapped);
+        // The callback runs inside a `poll`, which may be another thread's when threads share
+        // the device: our own poll can return before it has run, so wait for it on a channel.
+        let (mapped_tx, mapped) = std::sync::mpsc::channel();
         slice.map_async(wgpu::MapMode::Read, move |r| {
-            *done.lock().unwrap_or_else(|p| p.into_inner()) = Some(r)
+            let _ = mapped_tx.send(r);
         });
         let polled = self.device.poll(wgpu::PollType::wait_indefinitely());
         for (kind, scope) in [("validation", validation), ("out of memory", scope)] {
@@ -389,10 +393,10 @@ impl Gpu {
         if let Some(e) = self.errors.lock().unwrap_or_else(|p| p.into_inner()).pop() {
             return Err(gpu_error(format!("{}: {e}", self.info.name)));
         }
-        match mapped.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            Some(Ok(())) => {}
-            Some(Err(e)) => return Err(gpu_error(format!("{}: cannot read results back: {e}", self.info.name))),
-            None => return Err(gpu_error(format!("{}: results were not mapped", self.info.name))),
+        match mapped.recv_timeout(MAP_TIMEOUT) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(gpu_error(format!("{}: cannot read results back: {e}", self.info.name))),
+            Err(_) => return Err(gpu_error(format!("{}: results were not mapped", self.info.name))),
         }
         let view = slice
             .get_mapped_range()
