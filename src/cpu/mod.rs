@@ -624,54 +624,122 @@ macro_rules! entry_points {
 }
 use entry_points;
 
-/// [`ByteLanes`] for an x86 register type, from its intrinsics (AVX2 and SSE4.1 differ only in
-/// names and width).
+/// The [`Lanes`] (`i16`) and [`ByteLanes`] (`u8`, twice as many) types of an x86 ISA, from
+/// its register type and intrinsics: AVX2 and SSE4.1 differ only in names and widths.
 #[cfg(target_arch = "x86_64")]
-macro_rules! x86_byte_lanes {
-    ($name:ident($reg:ty), $width:literal, $set1:ident, $loadu:ident, $storeu:ident, $adds:ident, $subs:ident, $max:ident) => {
+macro_rules! x86_lanes {
+    (
+        $lanes:ident, $bytes:ident, $reg:ty, $width:literal, $feature:literal,
+        load: $loadu:ident, store: $storeu:ident, blend: $blend:ident,
+        i16: [$set1:ident, $adds:ident, $subs:ident, $max:ident, $min:ident, $gt:ident, $eq:ident],
+        u8: [$set1_8:ident, $adds_8:ident, $subs_8:ident, $max_8:ident] $(,)?
+    ) => {
         #[derive(Clone, Copy)]
-        pub(super) struct $name($reg);
+        pub(super) struct $lanes($reg);
 
-        // SAFETY (every method): as for the 16-bit lanes of the same ISA.
-        impl super::ByteLanes for $name {
+        // SAFETY (every method, both types): the kernels run these only where the ISA is
+        // available (`Isa::available`), and `load`/`store` callers pass at least `WIDTH`
+        // elements; loads and stores are unaligned.
+        impl super::Lanes for $lanes {
             const WIDTH: usize = $width;
 
             #[inline(always)]
-            unsafe fn splat(x: u8) -> Self {
-                unsafe { $name($set1(x as i8)) }
+            unsafe fn splat(x: i16) -> Self {
+                unsafe { $lanes($set1(x)) }
             }
 
             #[inline(always)]
-            unsafe fn load(s: &[u8]) -> Self {
+            unsafe fn load(s: &[i16]) -> Self {
                 debug_assert!(s.len() >= $width);
-                unsafe { $name($loadu(s.as_ptr().cast())) }
+                unsafe { $lanes($loadu(s.as_ptr().cast())) }
             }
 
             #[inline(always)]
-            unsafe fn store(self, s: &mut [u8]) {
+            unsafe fn store(self, s: &mut [i16]) {
                 debug_assert!(s.len() >= $width);
                 unsafe { $storeu(s.as_mut_ptr().cast(), self.0) }
             }
 
             #[inline(always)]
             unsafe fn adds(self, o: Self) -> Self {
-                unsafe { $name($adds(self.0, o.0)) }
+                unsafe { $lanes($adds(self.0, o.0)) }
             }
 
             #[inline(always)]
             unsafe fn subs(self, o: Self) -> Self {
-                unsafe { $name($subs(self.0, o.0)) }
+                unsafe { $lanes($subs(self.0, o.0)) }
             }
 
             #[inline(always)]
             unsafe fn max(self, o: Self) -> Self {
-                unsafe { $name($max(self.0, o.0)) }
+                unsafe { $lanes($max(self.0, o.0)) }
+            }
+
+            #[inline(always)]
+            unsafe fn min(self, o: Self) -> Self {
+                unsafe { $lanes($min(self.0, o.0)) }
+            }
+
+            #[inline(always)]
+            unsafe fn gt(self, o: Self) -> Self {
+                unsafe { $lanes($gt(self.0, o.0)) }
+            }
+
+            #[inline(always)]
+            unsafe fn eq(self, o: Self) -> Self {
+                unsafe { $lanes($eq(self.0, o.0)) }
+            }
+
+            #[inline(always)]
+            unsafe fn select(mask: Self, a: Self, b: Self) -> Self {
+                unsafe { $lanes($blend(b.0, a.0, mask.0)) }
             }
         }
+
+        #[derive(Clone, Copy)]
+        pub(super) struct $bytes($reg);
+
+        impl super::ByteLanes for $bytes {
+            const WIDTH: usize = 2 * $width;
+
+            #[inline(always)]
+            unsafe fn splat(x: u8) -> Self {
+                unsafe { $bytes($set1_8(x as i8)) }
+            }
+
+            #[inline(always)]
+            unsafe fn load(s: &[u8]) -> Self {
+                debug_assert!(s.len() >= 2 * $width);
+                unsafe { $bytes($loadu(s.as_ptr().cast())) }
+            }
+
+            #[inline(always)]
+            unsafe fn store(self, s: &mut [u8]) {
+                debug_assert!(s.len() >= 2 * $width);
+                unsafe { $storeu(s.as_mut_ptr().cast(), self.0) }
+            }
+
+            #[inline(always)]
+            unsafe fn adds(self, o: Self) -> Self {
+                unsafe { $bytes($adds_8(self.0, o.0)) }
+            }
+
+            #[inline(always)]
+            unsafe fn subs(self, o: Self) -> Self {
+                unsafe { $bytes($subs_8(self.0, o.0)) }
+            }
+
+            #[inline(always)]
+            unsafe fn max(self, o: Self) -> Self {
+                unsafe { $bytes($max_8(self.0, o.0)) }
+            }
+        }
+
+        super::entry_points!($lanes, $bytes, #[target_feature(enable = $feature)]);
     };
 }
 #[cfg(target_arch = "x86_64")]
-use x86_byte_lanes;
+use x86_lanes;
 
 /// Dispatches one batch to `isa`'s entry point.
 macro_rules! on_isa {
