@@ -138,6 +138,18 @@ impl Aligner {
         &self.config
     }
 
+    /// How reports name this aligner's backend: `scalar`, `cpu (ISA)` or `gpu (ADAPTER)`.
+    pub fn name(&self) -> String {
+        #[cfg(feature = "gpu")]
+        if let Some(info) = self.gpu() {
+            return format!("gpu ({})", info.name);
+        }
+        match self.config.backend {
+            Backend::Scalar => "scalar".to_string(),
+            _ => format!("cpu ({})", cpu::isa().name()),
+        }
+    }
+
     /// The GPU adapter in use, with [`Backend::Gpu`].
     #[cfg(feature = "gpu")]
     pub fn gpu(&self) -> Option<&crate::gpu::AdapterInfo> {

@@ -419,9 +419,10 @@ fn align(args: &AlignArgs, command_line: &str, stop: &AtomicBool) -> Result<Outc
         Some(_) if args.queries == Path::new("-") => bail!("--shard needs a query file, not standard input"),
         Some(shard) => {
             let total = io::count_records(&args.queries)?;
-            let targets = match streamed {
+            // The names pass (or the targets in memory) already counted them, unless there was none.
+            let targets = match streamed && infos.is_empty() {
                 true => io::count_records(&args.targets)?,
-                false => search_targets.len() as u64,
+                false => infos.len() as u64,
             };
             if args.pairs && total != targets {
                 return Err(swgpu::Error::PairCountMismatch {
@@ -493,7 +494,7 @@ fn align(args: &AlignArgs, command_line: &str, stop: &AtomicBool) -> Result<Outc
     }
     Ok(Outcome {
         summary,
-        engines: engines.iter().map(bench::engine_name).collect(),
+        engines: engines.iter().map(Aligner::name).collect(),
         notes: fallback_notes(&engines),
     })
 }
@@ -507,7 +508,7 @@ fn fallback_notes(engines: &[Aligner]) -> Vec<String> {
             let (batches, error) = e.gpu_fallbacks()?;
             Some(format!(
                 "{} failed on {batches} batch(es), computed on the CPU instead; last error: {error}",
-                bench::engine_name(e)
+                e.name()
             ))
         })
         .collect();
@@ -558,14 +559,6 @@ fn bench(args: &BenchArgs) -> Result<()> {
             queries,
             targets,
         });
-        if args.pairs && workloads[0].queries.len() != workloads[0].targets.len() {
-            let w = &workloads[0];
-            return Err(swgpu::Error::PairCountMismatch {
-                queries: w.queries.len() as u64,
-                targets: w.targets.len() as u64,
-            }
-            .into());
-        }
     }
     let names: Vec<String> = match (&args.workload, workloads.is_empty()) {
         (w, true) if w.is_empty() => bench::WORKLOADS.iter().map(|s| s.to_string()).collect(),

@@ -4,7 +4,7 @@
 //! not grow with the input; output is in input order whichever engine aligned a batch.
 
 use crate::aligner::{Aligner, AlignerConfig, Backend};
-use crate::alignment::Hit;
+use crate::alignment::{Alignment, Hit};
 use crate::error::{Error, Result};
 use crate::io::{AlignmentWriter, FastxReader, Record};
 use std::collections::BTreeMap;
@@ -279,20 +279,8 @@ fn align(aligner: &Aligner, engine: usize, search: Option<&[Record]>, batch: Bat
             let cells = (batch.queries.iter().zip(&batch.targets))
                 .map(|(q, t)| q.seq.len() as u64 * t.seq.len() as u64)
                 .sum::<u64>();
-            let first = batch.first as usize;
-            let hits = aligner
-                .align_pairs(&batch.queries, &batch.targets)?
-                .into_iter()
-                .enumerate()
-                .map(|(k, a)| {
-                    a.map(|alignment| Hit {
-                        target: first + k,
-                        alignment,
-                    })
-                    .into_iter()
-                    .collect()
-                })
-                .collect();
+            let pairs = aligner.align_pairs(&batch.queries, &batch.targets)?;
+            let hits = pair_hits(batch.first as usize, pairs);
             (hits, cells)
         }
     };
@@ -302,6 +290,21 @@ fn align(aligner: &Aligner, engine: usize, search: Option<&[Record]>, batch: Bat
         engine,
         cells: cells * strands,
     })
+}
+
+/// Pair results as hits: pair `k` of a batch starting at pair `first` hits target `first + k`.
+pub(crate) fn pair_hits(first: usize, pairs: Vec<Option<Alignment>>) -> Vec<Vec<Hit>> {
+    pairs
+        .into_iter()
+        .enumerate()
+        .map(|(k, a)| {
+            let hit = a.map(|alignment| Hit {
+                target: first + k,
+                alignment,
+            });
+            hit.into_iter().collect()
+        })
+        .collect()
 }
 
 /// The writer's loop: batches in index order, one ticket handed back per batch written, up to

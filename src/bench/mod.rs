@@ -170,10 +170,7 @@ impl Workload {
     /// DP cells of the score pass: query length times target length, for every pair or every
     /// query-target combination, times the strands aligned.
     pub fn cells(&self) -> u64 {
-        let strands = match (self.strands, self.scoring.alphabet()) {
-            (StrandMode::Both, Alphabet::Dna) => 2,
-            _ => 1,
-        };
+        let strands = if self.both_strands() { 2 } else { 1 };
         let len = |r: &Record| r.seq.len() as u64;
         let cells: u64 = match self.shape {
             Shape::Pairs => self
@@ -188,6 +185,30 @@ impl Workload {
             }
         };
         cells * strands
+    }
+
+    /// Whether DNA queries are aligned on both strands (never protein).
+    fn both_strands(&self) -> bool {
+        self.strands == StrandMode::Both && self.scoring.alphabet() == Alphabet::Dna
+    }
+
+    /// The query as aligned: forward, and reverse-complemented when both strands are.
+    fn query_strands(&self, query: &[u8]) -> Vec<Vec<u8>> {
+        match self.both_strands() {
+            true => vec![query.to_vec(), reverse_complement(query)],
+            false => vec![query.to_vec()],
+        }
+    }
+
+    /// Pairs need as many targets as queries.
+    fn check(&self) -> Result<()> {
+        if self.shape == Shape::Pairs && self.queries.len() != self.targets.len() {
+            return Err(Error::PairCountMismatch {
+                queries: self.queries.len() as u64,
+                targets: self.targets.len() as u64,
+            });
+        }
+        Ok(())
     }
 
     fn config(&self, backend: Backend, threads: usize, device: &crate::GpuDevice) -> AlignerConfig {
@@ -333,6 +354,7 @@ impl std::io::Write for CountingSink {
 /// Runs `workload` on `aligner`: the aligner calls in batches (kernel time), then the SAM
 /// text of every record (end-to-end time).
 pub fn run_backend(workload: &Workload, aligner: &Aligner) -> Result<(Results, Measurement)> {
+    workload.check()?;
     reset_peak_rss();
     let started = Instant::now();
     let mut hits: Vec<Vec<Hit>> = Vec::with_capacity(workload.queries.len());
@@ -342,14 +364,7 @@ pub fn run_backend(workload: &Workload, aligner: &Aligner) -> Result<(Results, M
             Shape::Pairs => {
                 let targets = &workload.targets[first..first + batch.len()];
                 let pairs = aligner.align_pairs(batch, targets)?;
-                hits.extend(pairs.into_iter().enumerate().map(|(i, a)| {
-                    a.map(|alignment| Hit {
-                        target: first + i,
-                        alignment,
-                    })
-                    .into_iter()
-                    .collect()
-                }));
+                hits.extend(crate::pipeline::pair_hits(first, pairs));
             }
             Shape::Search => hits.extend(aligner.search(batch, &workload.targets)?),
         }
@@ -402,6 +417,7 @@ pub struct Plan {
 
 /// Runs `workload` on every engine of `plan`; `progress` gets a line before each engine.
 pub fn run(workload: &Workload, plan: &Plan, progress: &mut dyn FnMut(&str)) -> Result<Vec<Measurement>> {
+    workload.check()?;
     let names: Vec<&str> = workload.queries.iter().map(|q| q.id.as_str()).collect();
     let mut measurements = Vec::new();
     let mut expected = plan.reference.clone();
@@ -413,7 +429,7 @@ pub fn run(workload: &Workload, plan: &Plan, progress: &mut dyn FnMut(&str)) -> 
         progress(&format!("{} on {backend:?}", workload.name));
         let aligner = Aligner::new(workload.config(backend, plan.threads, &plan.device))?;
         let (results, mut m) = run_backend(workload, &aligner)?;
-        m.engine = engine_name(&aligner);
+        m.engine = aligner.name();
         if expected.is_none() {
             m.engine.push_str(" (reference)");
         }
@@ -450,18 +466,6 @@ fn score_only(expected: &[Option<reference::Expected>]) -> Vec<Option<reference:
                 .map(|e| reference::Expected::score_only(e.score.unwrap_or(0)))
         })
         .collect()
-}
-
-/// How reports name a backend.
-pub fn engine_name(aligner: &Aligner) -> String {
-    #[cfg(feature = "gpu")]
-    if let Some(info) = aligner.gpu() {
-        return format!("gpu ({})", info.name);
-    }
-    match aligner.config().backend {
-        Backend::Scalar => "scalar".to_string(),
-        _ => format!("cpu ({})", crate::cpu::isa().name()),
-    }
 }
 
 /// The readable table: one row per engine and workload, with the ratio to the workload's peer.

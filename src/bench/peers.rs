@@ -4,9 +4,8 @@
 //! as -1, as ours does.
 
 use super::{Measurement, Shape, Workload};
-use crate::aligner::StrandMode;
 use crate::alignment::Mode;
-use crate::scoring::{Alphabet, reverse_complement};
+use crate::scoring::Alphabet;
 use libloading::Library;
 use std::ffi::{CString, c_char, c_int, c_void};
 use std::time::Instant;
@@ -148,7 +147,6 @@ impl Peer for Parasail {
             self.symbol("parasail_result_free")?,
             self.symbol("parasail_result_get_score")?,
         );
-        let both = workload.strands == StrandMode::Both && workload.scoring.alphabet() == Alphabet::Dna;
         let local = workload.mode == Mode::Local;
         let keep =
             move |s: c_int, q: &[u8], t: &[u8]| (!q.is_empty() && !t.is_empty() && (!local || s > 0)).then_some(s);
@@ -184,11 +182,9 @@ impl Peer for Parasail {
                     .collect();
                 let scores = crate::parallel::par_map(pairs.len(), threads, |i| {
                     let (q, t) = pairs[i];
-                    let best = match both {
-                        true => one(q, t).max(one(&reverse_complement(q), t)),
-                        false => one(q, t),
-                    };
-                    keep(best, q, t)
+                    let strands = workload.query_strands(q);
+                    let best = strands.iter().map(|s| one(s, t)).max();
+                    keep(best.expect("at least the forward strand"), q, t)
                 });
                 (format!("{}+cigar", function.trim_start_matches("parasail_")), scores)
             }
@@ -205,12 +201,8 @@ impl Peer for Parasail {
                 );
                 let align: Align = self.symbol(function)?;
                 let scores = search_scores(workload, threads, |query, targets| {
-                    let strands: Vec<Vec<u8>> = match both {
-                        true => vec![query.to_vec(), reverse_complement(query)],
-                        false => vec![query.to_vec()],
-                    };
                     let mut best: Option<i32> = None;
-                    for s in &strands {
+                    for s in &workload.query_strands(query) {
                         let (qp, ql) = (s.as_ptr().cast(), s.len() as c_int);
                         // SAFETY: as above; the profile outlives its uses and is freed once.
                         unsafe {
@@ -314,17 +306,13 @@ impl Peer for Ssw {
             (sc.gap_open() + sc.gap_extend()).min(255) as u8,
             sc.gap_extend().min(255) as u8,
         );
-        let both = workload.strands == StrandMode::Both && sc.alphabet() == Alphabet::Dna;
         let cigar = workload.shape == Shape::Pairs;
         // Flag bit 8 (0x01): always the start and the CIGAR; 0: score and end only.
         let flag = u8::from(cigar);
         let n = letters.len() as i32;
         // One query against several targets: one profile, freed once.
         let best = |query: &[u8], targets: &[crate::Record]| -> Option<i32> {
-            let strands: Vec<Vec<i8>> = match both {
-                true => vec![encode(query), encode(&reverse_complement(query))],
-                false => vec![encode(query)],
-            };
+            let strands: Vec<Vec<i8>> = workload.query_strands(query).iter().map(|s| encode(s)).collect();
             let mut best: Option<i32> = None;
             for q in &strands {
                 if q.is_empty() {
