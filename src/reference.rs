@@ -219,69 +219,130 @@ fn score_pass(q: &[u8], t: &[u8], sc: &Scoring, start: Start, end: End) -> Cell 
     best
 }
 
-/// Global alignment of `q` against `t` with traceback in bounded memory. Returns the score and
-/// the path with every aligned pair as [`CigarOp::Equal`] (see [`split_matches`]).
-fn global_traceback(q: &[u8], t: &[u8], sc: &Scoring, full_matrix_cells: usize) -> (i32, Cigar) {
+/// DP rows of an anchored (global) pass, for [`global_traceback`]: the reference's scalar
+/// rows ([`ScalarRows`]) or SIMD rows.
+pub(crate) trait Rows {
+    /// A row saved as a checkpoint (H and F; E restarts in every row).
+    type Saved;
+    /// Advances from row `i-1` to row `i`; with `Some(r)`, records the direction bits of row
+    /// `i` as row `r` (1-based) of the current block.
+    fn advance(&mut self, i: usize, block_row: Option<usize>);
+    /// The current row.
+    fn save(&self) -> Self::Saved;
+    /// Goes back to a saved row, for a block of `rows` rows needing columns `0..=width`.
+    fn restore(&mut self, saved: &Self::Saved, width: usize, rows: usize);
+    /// H of the current row in column `j`.
+    fn h(&self, j: usize) -> i32;
+    /// The direction bits of block row `r`, column `j >= 1`.
+    fn dir(&self, r: usize, j: usize) -> u8;
+}
+
+/// The reference's rows over `t`, with query `q` (codes).
+struct ScalarRows<'a> {
+    q: &'a [u8],
+    t: &'a [u8],
+    sc: &'a Scoring,
+    row: Row,
+    width: usize,
+    dirs: Vec<u8>,
+}
+
+impl Rows for ScalarRows<'_> {
+    type Saved = Row;
+
+    fn advance(&mut self, i: usize, block_row: Option<usize>) {
+        let (qc, t, left0) = (
+            self.q[i - 1],
+            &self.t[..self.width],
+            border(Start::Anchored, i, self.sc),
+        );
+        match block_row {
+            Some(r) => {
+                let dirs = &mut self.dirs[(r - 1) * self.width..r * self.width];
+                dp_row::<true>(qc, t, self.sc, false, left0, &mut self.row, dirs)
+            }
+            None => dp_row::<false>(qc, t, self.sc, false, left0, &mut self.row, &mut []),
+        };
+    }
+
+    fn save(&self) -> Row {
+        self.row.clone()
+    }
+
+    fn restore(&mut self, saved: &Row, width: usize, rows: usize) {
+        self.row.h.clear();
+        self.row.h.extend_from_slice(&saved.h[..=width]);
+        self.row.f.clear();
+        self.row.f.extend_from_slice(&saved.f[..=width]);
+        self.width = width;
+        self.dirs.clear();
+        self.dirs.resize(rows * width, 0);
+    }
+
+    fn h(&self, j: usize) -> i32 {
+        self.row.h[j]
+    }
+
+    fn dir(&self, r: usize, j: usize) -> u8 {
+        self.dirs[(r - 1) * self.width + (j - 1)]
+    }
+}
+
+/// Global alignment of an `m`-residue query against an `n`-residue target with traceback in
+/// bounded memory: rows 0, `k`, `2k`, ... are kept, and each block of `k` rows is recomputed
+/// with direction bits when the traceback enters it. Returns the score and the path with
+/// every aligned pair as [`CigarOp::Equal`] (see [`split_matches`]). Inlined so that SIMD
+/// rows compile with their caller's target features.
+#[inline(always)]
+pub(crate) fn global_traceback<R: Rows>(m: usize, n: usize, sc: &Scoring, k: usize, rows: &mut R) -> (i32, Cigar) {
+    let k = k.clamp(1, m.max(1));
+    let mut checkpoints = vec![rows.save()];
+    let last_checkpoint = if m == 0 { 0 } else { (m - 1) / k * k };
+    for i in 1..=last_checkpoint {
+        rows.advance(i, None);
+        if i % k == 0 {
+            checkpoints.push(rows.save());
+        }
+    }
+
+    let mut tb = Traceback::new(m, n);
+    let mut score = if m == 0 { border(Start::Anchored, n, sc) } else { 0 };
+    while tb.i > 0 && tb.j > 0 {
+        let (i, j) = (tb.i, tb.j);
+        let r0 = (i - 1) / k * k;
+        rows.restore(&checkpoints[r0 / k], j, i - r0);
+        for r in r0 + 1..=i {
+            rows.advance(r, Some(r - r0));
+        }
+        if i == m && j == n {
+            score = rows.h(n);
+        }
+        walk(&mut tb, r0, |i, j| rows.dir(i - r0, j));
+    }
+    if n == 0 {
+        score = border(Start::Anchored, m, sc);
+    }
+    (score, tb.finish())
+}
+
+/// [`global_traceback`] in the reference's rows, keeping the whole matrix's directions when
+/// it has at most `full_matrix_cells` cells and about `sqrt(8m)` rows per block otherwise.
+fn scalar_traceback(q: &[u8], t: &[u8], sc: &Scoring, full_matrix_cells: usize) -> (i32, Cigar) {
     let (m, n) = (q.len(), t.len());
     let k = if (m + 1).saturating_mul(n + 1) <= full_matrix_cells {
         m.max(1)
     } else {
         ((8.0 * m as f64).sqrt().ceil() as usize).clamp(1, m.max(1))
     };
-    // Checkpoint rows 0, k, 2k, ... below m hold H and F (E restarts in every row).
-    let mut row = Row::first(Start::Anchored, n, sc);
-    let mut checkpoints = vec![row.clone()];
-    let last_checkpoint = if m == 0 { 0 } else { (m - 1) / k * k };
-    for i in 1..=last_checkpoint {
-        dp_row::<false>(
-            q[i - 1],
-            t,
-            sc,
-            false,
-            border(Start::Anchored, i, sc),
-            &mut row,
-            &mut [],
-        );
-        if i % k == 0 {
-            checkpoints.push(row.clone());
-        }
-    }
-
-    let mut tb = Traceback::new(m, n);
-    let mut score = if m == 0 { border(Start::Anchored, n, sc) } else { 0 };
-    let mut dirs: Vec<u8> = Vec::new();
-    while tb.i > 0 && tb.j > 0 {
-        let (i, j) = (tb.i, tb.j);
-        let block = (i - 1) / k;
-        let r0 = block * k;
-        let checkpoint = &checkpoints[block];
-        row.h.clear();
-        row.h.extend_from_slice(&checkpoint.h[..=j]);
-        row.f.clear();
-        row.f.extend_from_slice(&checkpoint.f[..=j]);
-        let width = j;
-        dirs.clear();
-        dirs.resize((i - r0) * width, 0);
-        for (r, row_dirs) in (r0 + 1..=i).zip(dirs.chunks_exact_mut(width)) {
-            dp_row::<true>(
-                q[r - 1],
-                &t[..j],
-                sc,
-                false,
-                border(Start::Anchored, r, sc),
-                &mut row,
-                row_dirs,
-            );
-        }
-        if i == m && j == n {
-            score = row.h[n];
-        }
-        walk(&mut tb, r0, |i, j| dirs[(i - r0 - 1) * width + (j - 1)]);
-    }
-    if n == 0 {
-        score = border(Start::Anchored, m, sc);
-    }
-    (score, tb.finish())
+    let mut rows = ScalarRows {
+        q,
+        t,
+        sc,
+        row: Row::first(Start::Anchored, n, sc),
+        width: n,
+        dirs: Vec::new(),
+    };
+    global_traceback(m, n, sc, k, &mut rows)
 }
 
 /// Where a traceback stands: the cell, the matrix it is in, and the path so far (reversed).
@@ -481,7 +542,7 @@ pub(crate) fn align_window(
 ) -> RawAlignment {
     let (qe, te) = (end.query_end, end.target_end);
     let (q, t) = (sc.encode(&query[qs..qe]), sc.encode(&target[ts..te]));
-    let (score, path) = global_traceback(&q, &t, sc, FULL_MATRIX_CELLS);
+    let (score, path) = scalar_traceback(&q, &t, sc, FULL_MATRIX_CELLS);
     debug_assert_eq!(score, end.score);
     raw_from_path(query, target, sc, (qs, ts), end, &path)
 }
@@ -741,7 +802,7 @@ mod tests {
         #[test]
         fn checkpointed_traceback_equals_the_full_matrix((sc, _mode, q, t) in case(), limit in 1usize..200) {
             let (qc, tc) = (sc.encode(&q), sc.encode(&t));
-            prop_assert_eq!(global_traceback(&qc, &tc, &sc, limit), global_traceback(&qc, &tc, &sc, usize::MAX));
+            prop_assert_eq!(scalar_traceback(&qc, &tc, &sc, limit), scalar_traceback(&qc, &tc, &sc, usize::MAX));
         }
     }
 

@@ -20,6 +20,7 @@ mod bytes;
 mod portable;
 #[cfg(target_arch = "x86_64")]
 mod sse41;
+mod striped;
 
 use crate::alignment::Mode;
 use crate::parallel::par_map;
@@ -137,6 +138,38 @@ pub(crate) trait Lanes: Copy {
     unsafe fn eq(self, other: Self) -> Self;
     /// Lanes of `a` where `mask` (from `gt`/`eq`) is set, of `b` elsewhere.
     unsafe fn select(mask: Self, a: Self, b: Self) -> Self;
+    /// Whether any lane of a mask (from `gt`/`eq`) is set.
+    unsafe fn any(self) -> bool;
+
+    /// The lanes moved up by one (lane `l` to `l + 1`), with `first` in lane 0.
+    #[inline(always)]
+    unsafe fn shift_in(self, first: i16) -> Self {
+        let mut a = [0i16; 33];
+        // SAFETY: the caller guarantees the ISA; `a` holds WIDTH + 1 <= 33 elements.
+        unsafe {
+            self.store(&mut a[1..]);
+            a[0] = first;
+            Self::load(&a)
+        }
+    }
+
+    /// The largest lane.
+    #[inline(always)]
+    unsafe fn hmax(self) -> i16 {
+        let mut a = [i16::MIN; 32];
+        // SAFETY: the caller guarantees the ISA; WIDTH <= 32.
+        unsafe { self.store(&mut a) };
+        a.into_iter().max().unwrap_or(i16::MIN)
+    }
+
+    /// The smallest lane.
+    #[inline(always)]
+    unsafe fn hmin(self) -> i16 {
+        let mut a = [i16::MAX; 32];
+        // SAFETY: the caller guarantees the ISA; WIDTH <= 32.
+        unsafe { self.store(&mut a) };
+        a.into_iter().min().unwrap_or(i16::MAX)
+    }
 }
 
 /// A buffer of `i16` borrowed from a per-thread pool and returned on drop: the kernels' large
@@ -606,6 +639,28 @@ macro_rules! entry_points {
             }
         }
 
+        /// The best cell of one pass of each query against `target` (codes) in striped
+        /// lanes; `None` where 16 bits did not suffice.
+        ///
+        /// # Safety
+        /// The CPU must support this module's ISA.
+        $(#[$feature])*
+        pub(super) unsafe fn striped_cells(queries: &[&[u8]], target: &[u8], sc: &Scoring, pass: (Start, End)) -> Vec<Option<(i32, usize, usize)>> {
+            // SAFETY: the caller guarantees the ISA.
+            unsafe { super::striped::best_cells::<$lanes>(queries, target, sc, pass) }
+        }
+
+        /// The global alignment of `query` against `target` (codes) in striped lanes, with
+        /// blocks of direction bits of about `block_cells`; `None` if 16 bits did not suffice.
+        ///
+        /// # Safety
+        /// The CPU must support this module's ISA.
+        $(#[$feature])*
+        pub(super) unsafe fn striped_traceback(query: &[u8], target: &[u8], sc: &Scoring, block_cells: usize) -> Option<(i32, crate::alignment::Cigar)> {
+            // SAFETY: the caller guarantees the ISA.
+            unsafe { super::striped::traceback::<$lanes>(query, target, sc, block_cells) }
+        }
+
         /// Global alignments of DNA windows (codes), one per lane, recording the reference's
         /// direction bits in `dirs[((i-1)*n + j-1)*W + l]` (`n` the longest target window).
         ///
@@ -630,7 +685,7 @@ use entry_points;
 macro_rules! x86_lanes {
     (
         $lanes:ident, $bytes:ident, $reg:ty, $width:literal, $feature:literal,
-        load: $loadu:ident, store: $storeu:ident, blend: $blend:ident,
+        load: $loadu:ident, store: $storeu:ident, blend: $blend:ident, movemask: $movemask:ident,
         i16: [$set1:ident, $adds:ident, $subs:ident, $max:ident, $min:ident, $gt:ident, $eq:ident],
         u8: [$set1_8:ident, $adds_8:ident, $subs_8:ident, $max_8:ident] $(,)?
     ) => {
@@ -693,6 +748,11 @@ macro_rules! x86_lanes {
             #[inline(always)]
             unsafe fn select(mask: Self, a: Self, b: Self) -> Self {
                 unsafe { $lanes($blend(b.0, a.0, mask.0)) }
+            }
+
+            #[inline(always)]
+            unsafe fn any(self) -> bool {
+                unsafe { $movemask(self.0) != 0 }
             }
         }
 
@@ -837,11 +897,26 @@ pub(crate) fn pair_cells(
         .collect();
     order.sort_by_key(|&k| (pairs[k].0.len(), pairs[k].1.len(), k));
     let dna = sc.dna_match_mismatch();
-    let (fast, slow): (Vec<usize>, Vec<usize>) = order
-        .into_iter()
-        .partition(|&k| dna.is_some() && fits_i16(pairs[k].0.len(), pairs[k].1.len(), pass.0, sc));
-    for k in slow {
-        cells[k] = Some(reference::pass_cell(pairs[k].0, pairs[k].1, sc, pass));
+    let (fast, slow): (Vec<usize>, Vec<usize>) = order.into_iter().partition(|&k| {
+        let (m, n) = (pairs[k].0.len(), pairs[k].1.len());
+        dna.is_some() && m * n <= LANE_CELLS && fits_i16(m, n, pass.0, sc)
+    });
+    // Long pairs, and pairs with a substitution matrix: one at a time in striped lanes, the
+    // pairs sharing a target (a genome) sharing its profile.
+    let mut slow = slow;
+    slow.sort_by_key(|&k| (pairs[k].1.as_ptr(), pairs[k].1.len(), k));
+    for group in slow.chunk_by(|&a, &b| std::ptr::eq(pairs[a].1, pairs[b].1)) {
+        let target = pairs[group[0]].1;
+        let striped = if striped::usable(sc) {
+            let queries: Vec<Vec<u8>> = group.iter().map(|&k| sc.encode(pairs[k].0)).collect();
+            let refs: Vec<&[u8]> = queries.iter().map(Vec::as_slice).collect();
+            on_isa!(isa, striped_cells(&refs, &sc.encode(target), sc, pass))
+        } else {
+            vec![None; group.len()]
+        };
+        for (&k, cell) in group.iter().zip(striped) {
+            cells[k] = Some(cell.unwrap_or_else(|| reference::pass_cell(pairs[k].0, target, sc, pass)));
+        }
     }
     let mut out = vec![(0, 0, 0); isa.lanes()];
     for batch in fast.chunks(isa.lanes()) {
@@ -903,6 +978,10 @@ pub(crate) fn pair_starts(
         .collect()
 }
 
+/// Pairs of DNA with at most this many cells run one per lane ([`kernel`]); longer ones run
+/// one at a time in striped lanes ([`striped`]), which need no other pairs of similar size.
+const LANE_CELLS: usize = 1 << 20;
+
 /// Windows traced back in SIMD lanes hold at most this many cells (4 MiB of direction bits
 /// for 16 lanes); larger ones use the reference's checkpointed traceback.
 const MAX_TRACE_CELLS: usize = 1 << 17;
@@ -929,7 +1008,22 @@ pub(crate) fn align_windows(isa: Isa, items: &[Window], sc: &Scoring) -> Vec<ref
     let mut done: Vec<Option<reference::RawAlignment>> = vec![None; items.len()];
     for k in slow {
         let (q, t, start, end) = items[k];
-        done[k] = Some(reference::align_window(q, t, sc, start, end));
+        let (qw, tw) = window(k);
+        let striped = (striped::usable(sc) && !qw.is_empty() && !tw.is_empty())
+            .then(|| {
+                on_isa!(
+                    isa,
+                    striped_traceback(&sc.encode(qw), &sc.encode(tw), sc, striped::BLOCK_CELLS)
+                )
+            })
+            .flatten();
+        done[k] = Some(match striped {
+            Some((score, path)) => {
+                debug_assert_eq!(score, end.score);
+                reference::raw_from_path(q, t, sc, start, end, &path)
+            }
+            None => reference::align_window(q, t, sc, start, end),
+        });
     }
     let (w, mut out) = (isa.lanes(), vec![(0, 0, 0); isa.lanes()]);
     for batch in fast.chunks(w) {
@@ -1140,6 +1234,123 @@ mod tests {
             let want: Vec<_> = items.iter().map(|&(q, t, start, end)| reference::align_window(q, t, &sc, start, end)).collect();
             for isa in isas() {
                 prop_assert_eq!(&align_windows(isa, &items, &sc), &want, "{:?}", isa);
+            }
+        }
+    }
+
+    /// Every pass kind the aligner runs.
+    const PASSES: [(Start, End); 5] = [
+        (Start::Local, End::Anywhere),
+        (Start::TargetFree, End::LastRow),
+        (Start::Anchored, End::Corner),
+        (Start::Anchored, End::Anywhere),
+        (Start::Anchored, End::LastRow),
+    ];
+
+    /// A scoring, and two non-empty sequences of its alphabet with lengths around the lane
+    /// widths (striped rows of 1 to 6 vectors).
+    fn striped_case() -> impl Strategy<Value = (Scoring, Vec<u8>, Vec<u8>)> {
+        scoring().prop_flat_map(|sc| {
+            let letters: &'static [u8] = match sc.alphabet() {
+                Alphabet::Dna => b"ACGTNacgt",
+                Alphabet::Protein => b"ARNDCQEGHILKMFPSTWYVBZX*",
+            };
+            let seq = move || prop::collection::vec(prop::sample::select(letters), 1..=90);
+            (Just(sc), seq(), seq())
+        })
+    }
+
+    /// Whether a striped result may be `None`: only scorings whose values can leave the
+    /// 16-bit range on sequences of up to 90 residues.
+    fn may_overflow(sc: &Scoring) -> bool {
+        92 * sc.max_step() > I16_SAFE
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+        #[test]
+        fn striped_passes_equal_the_reference((sc, q, t) in striped_case()) {
+            let (qc, tc) = (sc.encode(&q), sc.encode(&t));
+            for pass in PASSES {
+                let want = reference::pass_cell(&q, &t, &sc, pass);
+                for isa in isas() {
+                    match on_isa!(isa, striped_cells(&[&qc], &tc, &sc, pass))[0] {
+                        Some(got) => prop_assert_eq!(got, want, "{:?} {:?}", isa, pass),
+                        None => prop_assert!(may_overflow(&sc), "{:?} {:?} gave up", isa, pass),
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn striped_tracebacks_equal_the_reference((sc, q, t) in striped_case()) {
+            let (qc, tc) = (sc.encode(&q), sc.encode(&t));
+            let end = reference::find_end(&q, &t, &sc, Mode::Global).expect("global always aligns");
+            let want = reference::align_window(&q, &t, &sc, (0, 0), end);
+            // One row per block, a few rows per block, and the whole matrix in one block.
+            for block_cells in [1, 300, usize::MAX / 2] {
+                for isa in isas() {
+                    match on_isa!(isa, striped_traceback(&qc, &tc, &sc, block_cells)) {
+                        Some((score, path)) => {
+                            prop_assert_eq!(score, end.score);
+                            let got = reference::raw_from_path(&q, &t, &sc, (0, 0), end, &path);
+                            prop_assert_eq!(&got, &want, "{:?} {}", isa, block_cells);
+                        }
+                        None => prop_assert!(may_overflow(&sc), "{:?} gave up", isa),
+                    }
+                }
+            }
+        }
+    }
+
+    /// A DNA pair of about `len` with 5% divergence (substitutions and indels).
+    fn diverged(len: usize, seed: u64) -> (Vec<u8>, Vec<u8>) {
+        let mut x = seed;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let a: Vec<u8> = (0..len).map(|_| b"ACGT"[(next() % 4) as usize]).collect();
+        let mut b = Vec::new();
+        for &c in &a {
+            match next() % 100 {
+                0..=2 => b.push(b"ACGT"[(next() % 4) as usize]),
+                3 => {}
+                4 => b.extend([c, b"ACGT"[(next() % 4) as usize]]),
+                _ => b.push(c),
+            }
+        }
+        (a, b)
+    }
+
+    #[test]
+    fn long_pairs_run_striped_and_fall_back_past_16_bits() {
+        let (q, t) = diverged(1500, 0x2545f4914f6cdd1d);
+        // Scores near 2700, and with the larger scores near 40000: past the striped range, so
+        // those passes give up and the reference computes them.
+        for sc in [Scoring::dna(2, 4, 4, 2).unwrap(), Scoring::dna(30, 60, 60, 30).unwrap()] {
+            let (qc, tc) = (sc.encode(&q), sc.encode(&t));
+            for mode in [Mode::Local, Mode::Global, Mode::SemiGlobal] {
+                let end = reference::find_end(&q, &t, &sc, mode).unwrap();
+                let want = reference::align_from_end(&q, &t, &sc, mode, end);
+                for isa in isas() {
+                    let striped = on_isa!(isa, striped_cells(&[&qc], &tc, &sc, forward_pass(mode)))[0];
+                    assert_eq!(striped.is_some(), sc.max_step() < 10, "{isa:?} {mode:?}");
+                    assert_eq!(
+                        pair_ends(isa, &[(&q, &t)], &sc, mode),
+                        vec![Some(end)],
+                        "{isa:?} {mode:?}"
+                    );
+                    let window = (q.as_slice(), t.as_slice(), (want.query_start, want.target_start), end);
+                    assert_eq!(
+                        align_windows(isa, &[window], &sc),
+                        vec![want.clone()],
+                        "{isa:?} {mode:?}"
+                    );
+                }
             }
         }
     }

@@ -65,6 +65,11 @@ impl Lanes for Portable {
     unsafe fn select(mask: Self, a: Self, b: Self) -> Self {
         Portable(std::array::from_fn(|k| if mask.0[k] != 0 { a.0[k] } else { b.0[k] }))
     }
+
+    #[inline(always)]
+    unsafe fn any(self) -> bool {
+        self.0.iter().any(|&x| x != 0)
+    }
 }
 
 #[derive(Clone, Copy)]
