@@ -30,6 +30,8 @@ pub(crate) trait ByteLanes: Copy {
     unsafe fn subs(self, other: Self) -> Self;
     /// Lane-wise maximum.
     unsafe fn max(self, other: Self) -> Self;
+    /// `table[idx]` in each lane; every index must be below 32.
+    unsafe fn lookup(table: &[u8; 32], idx: Self) -> Self;
 }
 
 /// Whether `sc` can run in byte lanes at all: biased scores and gap costs must fit a byte
@@ -70,8 +72,18 @@ pub(super) unsafe fn local_scores<B: ByteLanes>(query: &[u8], targets: &[&[u8]],
         for (b, &score) in biased.iter_mut().zip(&sc.profile_row(c as u8)[..dim]) {
             *b = (score + bias) as u8;
         }
-        for (cell, &tc) in plane.iter_mut().zip(&codes) {
-            *cell = biased[tc as usize];
+        if dim < 32 {
+            // W lanes per table lookup (a byte shuffle) rather than one.
+            let table: &[u8; 32] = biased[..32].try_into().expect("32 entries");
+            for (cells, tcs) in plane.chunks_exact_mut(w).zip(codes.chunks_exact(w)) {
+                // SAFETY: the caller guarantees the ISA; both chunks hold W bytes, and every
+                // code is at most `dim`, below 32.
+                unsafe { B::lookup(table, B::load(tcs)).store(cells) };
+            }
+        } else {
+            for (cell, &tc) in plane.iter_mut().zip(&codes) {
+                *cell = biased[tc as usize];
+            }
         }
     }
     let mut h = vec![0u8; (n + 1) * w];

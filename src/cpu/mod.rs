@@ -687,7 +687,7 @@ macro_rules! x86_lanes {
         $lanes:ident, $bytes:ident, $reg:ty, $width:literal, $feature:literal,
         load: $loadu:ident, store: $storeu:ident, blend: $blend:ident, movemask: $movemask:ident,
         i16: [$set1:ident, $adds:ident, $subs:ident, $max:ident, $min:ident, $gt:ident, $eq:ident],
-        u8: [$set1_8:ident, $adds_8:ident, $subs_8:ident, $max_8:ident] $(,)?
+        u8: [$set1_8:ident, $adds_8:ident, $subs_8:ident, $max_8:ident, $gt_8:ident, $shuffle:ident, $table16:ident] $(,)?
     ) => {
         #[derive(Clone, Copy)]
         pub(super) struct $lanes($reg);
@@ -792,6 +792,17 @@ macro_rules! x86_lanes {
             #[inline(always)]
             unsafe fn max(self, o: Self) -> Self {
                 unsafe { $bytes($max_8(self.0, o.0)) }
+            }
+
+            #[inline(always)]
+            unsafe fn lookup(table: &[u8; 32], idx: Self) -> Self {
+                // Byte shuffles index 16-entry tables: the low half, the high half, and a
+                // blend on `idx > 15`.
+                unsafe {
+                    let lo = $shuffle($table16(&table[..16]), idx.0);
+                    let hi = $shuffle($table16(&table[16..]), idx.0);
+                    $bytes($blend(lo, hi, $gt_8(idx.0, $set1_8(15))))
+                }
             }
         }
 

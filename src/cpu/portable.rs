@@ -115,6 +115,11 @@ impl ByteLanes for PortableBytes {
     unsafe fn max(self, o: Self) -> Self {
         self.map(o, u8::max)
     }
+
+    #[inline(always)]
+    unsafe fn lookup(table: &[u8; 32], idx: Self) -> Self {
+        PortableBytes(idx.0.map(|k| table[k as usize]))
+    }
 }
 
 super::entry_points!(Portable, PortableBytes,);
