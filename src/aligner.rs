@@ -208,7 +208,7 @@ impl Aligner {
         for r in queries.iter().chain(targets) {
             self.check_length(&r.id, &r.seq)?;
         }
-        let chunk = self.chunk(queries.len());
+        let chunk = self.chunk(queries);
         let chunks = par_map(queries.len().div_ceil(chunk), self.config.threads, |c| {
             let range = c * chunk..queries.len().min((c + 1) * chunk);
             let strands = Strands::new(self, &queries[range.clone()]);
@@ -337,7 +337,7 @@ impl Aligner {
 
     /// Search with one query per SIMD lane against each target in turn (DNA, few targets).
     fn search_query_lanes(&self, queries: &[Record], targets: &[Record]) -> Result<Vec<Vec<Hit>>> {
-        let chunk = self.chunk(queries.len());
+        let chunk = self.chunk(queries);
         let chunks = par_map(queries.len().div_ceil(chunk), self.config.threads, |c| {
             let range = c * chunk..queries.len().min((c + 1) * chunk);
             let strands = Strands::new(self, &queries[range.clone()]);
@@ -444,11 +444,18 @@ impl Aligner {
 
 impl Aligner {
     /// Queries per work unit: up to 1024, and with several threads about two units per
-    /// thread, but never under 64 (each unit lays its targets out for the SIMD lanes anew).
-    fn chunk(&self, queries: usize) -> usize {
+    /// thread, but never under 64 short queries (each unit lays its targets out for the SIMD
+    /// lanes anew); long queries run one at a time in striped lanes, so their units may be as
+    /// small as one query and long pairs still spread over the threads.
+    fn chunk(&self, queries: &[Record]) -> usize {
         match self.config.threads {
             1 => 1024,
-            threads => queries.div_ceil(2 * threads).clamp(64, 1024),
+            threads => {
+                let residues: usize = queries.iter().map(|q| q.seq.len()).sum();
+                let mean = residues / queries.len().max(1);
+                let floor = (64 * 256 / mean.max(1)).clamp(1, 64);
+                queries.len().div_ceil(2 * threads).clamp(floor, 1024)
+            }
         }
     }
 }
