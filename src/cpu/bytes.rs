@@ -9,6 +9,7 @@
 //! `255 - bias` is exact and any other is recomputed by the caller. Only the score is
 //! computed: search needs it to rank targets, and the hits' ends come from the exact passes.
 
+use super::Scratch;
 use crate::scoring::Scoring;
 
 /// A vector of `u8` lanes with saturating arithmetic.
@@ -60,13 +61,13 @@ pub(super) unsafe fn local_scores<B: ByteLanes>(query: &[u8], targets: &[&[u8]],
     // profile[(c*n + j)*W + l]: biased score of query code c against lane l's residue j;
     // padding (past a target's end, or an empty lane) has code `dim` and scores the minimum,
     // 0. The target codes are laid out once; each plane is then one contiguous table lookup.
-    let mut codes = vec![dim as u8; n * w];
+    let mut codes = Scratch::new(n * w, dim as u8);
     for (l, t) in targets.iter().enumerate() {
         for (j, &tc) in t.iter().enumerate() {
             codes[j * w + l] = tc;
         }
     }
-    let mut profile = vec![0u8; dim * n * w];
+    let mut profile = Scratch::new(dim * n * w, 0u8);
     for (c, plane) in profile.chunks_exact_mut((n * w).max(1)).enumerate().take(dim) {
         let mut biased = [0u8; 256];
         for (b, &score) in biased.iter_mut().zip(&sc.profile_row(c as u8)[..dim]) {
@@ -81,13 +82,13 @@ pub(super) unsafe fn local_scores<B: ByteLanes>(query: &[u8], targets: &[&[u8]],
                 unsafe { B::lookup(table, B::load(tcs)).store(cells) };
             }
         } else {
-            for (cell, &tc) in plane.iter_mut().zip(&codes) {
+            for (cell, &tc) in plane.iter_mut().zip(codes.iter()) {
                 *cell = biased[tc as usize];
             }
         }
     }
-    let mut h = vec![0u8; (n + 1) * w];
-    let mut e = vec![0u8; (n + 1) * w];
+    let mut h = Scratch::new((n + 1) * w, 0u8);
+    let mut e = Scratch::new((n + 1) * w, 0u8);
     // SAFETY: the caller guarantees the ISA; every load and store reads W elements of a
     // buffer holding (n+1)*W or dim*n*W of them at offsets below that.
     let best = unsafe {

@@ -172,46 +172,65 @@ pub(crate) trait Lanes: Copy {
     }
 }
 
-/// A buffer of `i16` borrowed from a per-thread pool and returned on drop: the kernels' large
-/// buffers would otherwise be mapped and unmapped by the allocator for every batch, and the
-/// page faults serialise threads in the kernel.
-struct Scratch(Vec<i16>);
+/// A buffer borrowed from a per-thread pool and returned on drop: the kernels' large buffers
+/// would otherwise be mapped and unmapped by the allocator for every batch, and the page
+/// faults serialise threads in the kernel.
+struct Scratch<T: Pooled = i16>(Vec<T>);
 
-thread_local! {
-    static POOL: std::cell::RefCell<Vec<Vec<i16>>> = const { std::cell::RefCell::new(Vec::new()) };
+/// Element types with a per-thread pool of buffers.
+trait Pooled: Copy + 'static {
+    /// Runs `f` on this thread's pool.
+    fn with_pool<R>(f: impl FnOnce(&mut Vec<Vec<Self>>) -> R) -> R;
 }
 
-impl Scratch {
+thread_local! {
+    static POOL16: std::cell::RefCell<Vec<Vec<i16>>> = const { std::cell::RefCell::new(Vec::new()) };
+    static POOL8: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl Pooled for i16 {
+    fn with_pool<R>(f: impl FnOnce(&mut Vec<Vec<i16>>) -> R) -> R {
+        POOL16.with(|p| f(&mut p.borrow_mut()))
+    }
+}
+
+impl Pooled for u8 {
+    fn with_pool<R>(f: impl FnOnce(&mut Vec<Vec<u8>>) -> R) -> R {
+        POOL8.with(|p| f(&mut p.borrow_mut()))
+    }
+}
+
+impl<T: Pooled> Scratch<T> {
     /// `len` elements set to `fill`.
-    fn new(len: usize, fill: i16) -> Scratch {
-        let mut v = POOL.with(|p| p.borrow_mut().pop()).unwrap_or_default();
+    fn new(len: usize, fill: T) -> Scratch<T> {
+        let mut v = T::with_pool(|p| p.pop()).unwrap_or_default();
         v.clear();
         v.resize(len, fill);
         Scratch(v)
     }
 
-    fn as_mut_slice(&mut self) -> &mut [i16] {
+    fn as_mut_slice(&mut self) -> &mut [T] {
         &mut self.0
     }
 }
 
-impl std::ops::Deref for Scratch {
-    type Target = [i16];
-    fn deref(&self) -> &[i16] {
+impl<T: Pooled> std::ops::Deref for Scratch<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
         &self.0
     }
 }
 
-impl std::ops::DerefMut for Scratch {
-    fn deref_mut(&mut self) -> &mut [i16] {
+impl<T: Pooled> std::ops::DerefMut for Scratch<T> {
+    fn deref_mut(&mut self) -> &mut [T] {
         &mut self.0
     }
 }
 
-impl Drop for Scratch {
+impl<T: Pooled> Drop for Scratch<T> {
     fn drop(&mut self) {
         let v = std::mem::take(&mut self.0);
-        POOL.with(|p| p.borrow_mut().push(v));
+        T::with_pool(|p| p.push(v));
     }
 }
 
