@@ -1,18 +1,26 @@
-//! SIMD CPU kernels: inter-sequence Smith-Waterman/Needleman-Wunsch/semi-global passes, one
-//! alignment per lane (SWIPE's scheme), in saturating 16-bit lanes.
+//! SIMD CPU kernels, in two parallel schemes chosen by the shape of the work:
+//! - inter-sequence (SWIPE's scheme, `kernel` and `bytes`): one alignment per lane, for
+//!   search against many targets (8-bit lanes first, 16-bit where a lane may have saturated)
+//!   and for batches of short DNA pairs (ends, starts and traceback windows);
+//! - intra-sequence (Farrar's striped layout, `striped`): one alignment at a time with the
+//!   target across the lanes, for long pairs (over `LANE_CELLS` cells), reads against a
+//!   genome (the genome's profile built once for all reads), any pair scored with a
+//!   substitution matrix, and long traceback windows.
 //!
-//! The DP is written once, in [`kernel`], generic over [`Lanes`] and over where substitution
+//! The DP is written once per scheme, generic over [`Lanes`] and over where substitution
 //! scores come from ([`ScoreSource`]: a target profile when all lanes share the query, or
-//! per-lane residue codes for DNA pairs). It walks the matrix row by row like the reference,
+//! per-lane residue codes for DNA pairs). Both walk the matrix row by row like the reference,
 //! so keeping the first strictly greater cell gives the reference's tie-break. Each ISA module
 //! only implements `Lanes` and entry points with `#[target_feature]`; the ISA is detected once
 //! at run time ([`isa`]) and the portable implementation runs everywhere else.
 //!
-//! Exactness: a target runs in 16 bits only when every true DP value is provably within
-//! `±I16_SAFE`, half of the `i16` range ([`value_bound`] times the largest single DP step).
-//! Saturation then never touches a value that matters and the masks below (adding
-//! `i16::MIN`) can never beat a true value. Other targets are scored by the `i32` reference. Scores are therefore always exact; the alignment itself
-//! (end, start, path) comes from the reference steps, so output is byte-identical.
+//! Exactness: an inter-sequence target runs in 16 bits only when every true DP value is
+//! provably within `±I16_SAFE`, half of the `i16` range ([`value_bound`] times the largest
+//! single DP step). Saturation then never touches a value that matters and the masks below
+//! (adding `i16::MIN`) can never beat a true value. Striped passes check the range they
+//! reached instead. Anything else is computed by the `i32` reference. Scores are therefore
+//! always exact, and the alignment itself (end, start, path) follows the reference's steps, so
+//! output is byte-identical.
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
