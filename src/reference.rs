@@ -599,7 +599,7 @@ pub fn rescore(cigar: &Cigar, query: &[u8], target: &[u8], sc: &Scoring) -> i64 
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::scoring::{Alphabet, Matrix};
     use proptest::prelude::*;
@@ -817,7 +817,7 @@ mod tests {
     }
 
     /// A pseudo-random sequence and a copy with about 5% substitutions and small indels.
-    fn diverged_pair(len: usize, seed: u64) -> (Vec<u8>, Vec<u8>) {
+    pub(crate) fn diverged_pair(len: usize, seed: u64) -> (Vec<u8>, Vec<u8>) {
         let mut x = seed;
         let mut next = move || {
             x ^= x << 13;

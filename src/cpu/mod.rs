@@ -396,6 +396,49 @@ impl<L: Lanes> ScoreSource<L> for DnaPairs<L> {
     }
 }
 
+/// The reference's direction bits of a cell, in lanes.
+struct DirectionBits<L> {
+    zero: L,
+    from_e: L,
+    from_f: L,
+    e_extended: L,
+    f_extended: L,
+}
+
+impl<L: Lanes> DirectionBits<L> {
+    /// # Safety
+    /// `L`'s ISA must be available.
+    #[inline(always)]
+    unsafe fn new() -> Self {
+        // SAFETY: the caller guarantees L's ISA.
+        unsafe {
+            DirectionBits {
+                zero: L::splat(0),
+                from_e: L::splat(reference::FROM_E as i16),
+                from_f: L::splat(reference::FROM_F as i16),
+                e_extended: L::splat(reference::E_EXTENDED as i16),
+                f_extended: L::splat(reference::F_EXTENDED as i16),
+            }
+        }
+    }
+
+    /// The bits of cells with diagonal `d` and gaps `(open, extend, best)`: diagonal unless a
+    /// gap is strictly better, then E unless F is strictly better; a gap extends only when
+    /// strictly better.
+    ///
+    /// # Safety
+    /// `L`'s ISA must be available.
+    #[inline(always)]
+    unsafe fn of(&self, d: L, (e_open, e_ext, e): (L, L, L), (f_open, f_ext, f): (L, L, L)) -> L {
+        // SAFETY: the caller guarantees L's ISA.
+        unsafe {
+            let from = L::select(e.max(f).gt(d), L::select(f.gt(e), self.from_f, self.from_e), self.zero);
+            let bits = from.adds(L::select(e_ext.gt(e_open), self.e_extended, self.zero));
+            bits.adds(L::select(f_ext.gt(f_open), self.f_extended, self.zero))
+        }
+    }
+}
+
 /// The best cell so far per lane: score and 1-based coordinates.
 struct Best<L> {
     score: L,
@@ -437,11 +480,7 @@ unsafe fn row<
     // SAFETY: the caller guarantees L's ISA and the buffer sizes; every offset is j * W.
     unsafe {
         let zero = L::splat(0);
-        let (from_e, from_f) = (L::splat(reference::FROM_E as i16), L::splat(reference::FROM_F as i16));
-        let (e_extended, f_extended) = (
-            L::splat(reference::E_EXTENDED as i16),
-            L::splat(reference::F_EXTENDED as i16),
-        );
+        let dir_bits = DirectionBits::<L>::new();
         let mut diag = L::load(h);
         left0.store(h);
         let (mut left, mut e) = (left0, L::splat(i16::MIN));
@@ -459,11 +498,8 @@ unsafe fn row<
                 hv = hv.max(zero);
             }
             if TRACE {
-                // The reference's direction bits: diagonal unless a gap is strictly better,
-                // then E unless F is strictly better; a gap extends only when strictly better.
-                let from = L::select(e.max(fv).gt(d), L::select(fv.gt(e), from_f, from_e), zero);
-                let bits = from.adds(L::select(e_ext.gt(e_open), e_extended, zero));
-                bits.adds(L::select(f_ext.gt(f_open), f_extended, zero))
+                dir_bits
+                    .of(d, (e_open, e_ext, e), (f_open, f_ext, fv))
                     .store_at(dirs, at - w);
             }
             if CAPTURE != CAPTURE_NONE {
@@ -1342,31 +1378,9 @@ mod tests {
         }
     }
 
-    /// A DNA pair of about `len` with 5% divergence (substitutions and indels).
-    fn diverged(len: usize, seed: u64) -> (Vec<u8>, Vec<u8>) {
-        let mut x = seed;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
-        let a: Vec<u8> = (0..len).map(|_| b"ACGT"[(next() % 4) as usize]).collect();
-        let mut b = Vec::new();
-        for &c in &a {
-            match next() % 100 {
-                0..=2 => b.push(b"ACGT"[(next() % 4) as usize]),
-                3 => {}
-                4 => b.extend([c, b"ACGT"[(next() % 4) as usize]]),
-                _ => b.push(c),
-            }
-        }
-        (a, b)
-    }
-
     #[test]
     fn long_pairs_run_striped_and_fall_back_past_16_bits() {
-        let (q, t) = diverged(1500, 0x2545f4914f6cdd1d);
+        let (q, t) = reference::tests::diverged_pair(1500, 0x2545f4914f6cdd1d);
         // Scores near 2700, and with the larger scores near 40000: past the striped range, so
         // those passes give up and the reference computes them.
         for sc in [Scoring::dna(2, 4, 4, 2).unwrap(), Scoring::dna(30, 60, 60, 30).unwrap()] {

@@ -15,7 +15,7 @@
 //! inside the `i16` range, no sum in the pass saturated and every value is the reference's; a
 //! pass that leaves that range reports `None` and the caller runs the reference instead.
 
-use super::{Lanes, Scratch};
+use super::{DirectionBits, Lanes, Scratch};
 use crate::reference::{self, Rows, Start};
 use crate::scoring::Scoring;
 
@@ -212,12 +212,7 @@ impl<'a, L: Lanes> Striped<'a, L> {
         );
         // SAFETY: as in `advance`.
         unsafe {
-            let zero = L::splat(0);
-            let (from_e, from_f) = (L::splat(reference::FROM_E as i16), L::splat(reference::FROM_F as i16));
-            let (e_extended, f_extended) = (
-                L::splat(reference::E_EXTENDED as i16),
-                L::splat(reference::F_EXTENDED as i16),
-            );
+            let dir_bits = DirectionBits::<L>::new();
             let mut diag = L::load_at(h_prev, last).shift_in(up0);
             let mut left = L::load_at(h, last).shift_in(left0);
             let mut e_left = L::load_at(e, last).shift_in(i16::MIN);
@@ -228,9 +223,8 @@ impl<'a, L: Lanes> Striped<'a, L> {
                 let (f_open, f_ext) = (up.subs(oe), L::load_at(f_prev, at).subs(ext));
                 let (ev, fv) = (L::load_at(e, at), L::load_at(f, at));
                 let d = diag.adds(L::load_at(prof, at));
-                let from = L::select(ev.max(fv).gt(d), L::select(fv.gt(ev), from_f, from_e), zero);
-                let bits = from.adds(L::select(e_ext.gt(e_open), e_extended, zero));
-                bits.adds(L::select(f_ext.gt(f_open), f_extended, zero))
+                dir_bits
+                    .of(d, (e_open, e_ext, ev), (f_open, f_ext, fv))
                     .store_at(dirs, at);
                 diag = up;
                 left = L::load_at(h, at);
