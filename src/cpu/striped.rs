@@ -425,7 +425,8 @@ pub(super) unsafe fn traceback<L: Lanes>(
     let profile = Profile::new(target, sc, L::WIDTH);
     // SAFETY: the caller guarantees L's ISA.
     let st = unsafe { Striped::<L>::new(&profile, sc, Start::Anchored) };
-    let rows_per_block = (block_cells / st.h.len()).clamp(1, query.len());
+    // `global_traceback` clamps the block to at least one row and at most the query.
+    let rows_per_block = block_cells / st.h.len();
     let mut rows = TraceRows {
         st,
         query,
