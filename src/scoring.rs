@@ -355,7 +355,12 @@ impl Scoring {
 
     /// Encodes residues to codes for [`Scoring::pair_score`].
     pub fn encode(&self, seq: &[u8]) -> Vec<u8> {
-        seq.iter().map(|&b| self.encode[b as usize]).collect()
+        seq.iter().map(|&b| self.code(b)).collect()
+    }
+
+    /// The code of one residue.
+    pub(crate) fn code(&self, residue: u8) -> u8 {
+        self.encode[residue as usize]
     }
 
     /// The substitution scores, `dim x dim`, row-major by query code.

@@ -48,7 +48,7 @@ fn bias_range(sc: &Scoring) -> (i32, i32) {
     scores.fold((0, 0), |(lo, hi), s| (lo.min(s), hi.max(s)))
 }
 
-/// Local scores of `query` (codes) against each of up to `B::WIDTH` targets (codes): `Some`
+/// Local scores of `query` (codes) against each of up to `B::WIDTH` targets (residues): `Some`
 /// where exact, `None` where the lane may have saturated.
 ///
 /// # Safety
@@ -64,10 +64,13 @@ pub(super) unsafe fn local_scores<B: ByteLanes>(query: &[u8], targets: &[&[u8]],
     let mut codes = Scratch::new(n * w, dim as u8);
     for (l, t) in targets.iter().enumerate() {
         for (j, &tc) in t.iter().enumerate() {
-            codes[j * w + l] = tc;
+            codes[j * w + l] = sc.code(tc);
         }
     }
-    let mut profile = Scratch::new(dim * n * w, 0u8);
+    // One more plane, all 0 (the minimum score): the padding row of an odd-length query.
+    // Every plane but the last is overwritten in full: no fill.
+    let mut profile = Scratch::reused((dim + 1) * n * w, 0u8);
+    profile[dim * n * w..].fill(0);
     for (c, plane) in profile.chunks_exact_mut((n * w).max(1)).enumerate().take(dim) {
         let mut biased = [0u8; 256];
         for (b, &score) in biased.iter_mut().zip(&sc.profile_row(c as u8)[..dim]) {
@@ -87,31 +90,52 @@ pub(super) unsafe fn local_scores<B: ByteLanes>(query: &[u8], targets: &[&[u8]],
             }
         }
     }
-    let mut h = Scratch::new((n + 1) * w, 0u8);
-    let mut e = Scratch::new((n + 1) * w, 0u8);
-    // SAFETY: the caller guarantees the ISA; every load and store reads W elements of a
-    // buffer holding (n+1)*W or dim*n*W of them at offsets below that.
+    let mut h = Scratch::new(n * w, 0u8);
+    let mut e = Scratch::new(n * w, 0u8);
+    // SAFETY: the caller guarantees the ISA; every load and store reads W elements at offset
+    // j*W, j < n, of a buffer of n*W (h, e, one profile plane).
     let best = unsafe {
         let (zero, biasv) = (B::splat(0), B::splat(bias as u8));
         let open = B::splat((sc.gap_open() + sc.gap_extend()) as u8);
         let extend = B::splat(sc.gap_extend() as u8);
-        let mut best = zero;
-        for &qc in query {
-            let plane = &profile[qc as usize * n * w..];
-            let (mut diag, mut f, mut left) = (zero, zero, zero);
-            for j in 1..=n {
-                let up = B::load(&h[j * w..]);
-                let ej = B::load(&e[j * w..]).subs(extend).max(up.subs(open));
-                f = f.subs(extend).max(left.subs(open));
-                let hj = diag.adds(B::load(&plane[(j - 1) * w..])).subs(biasv).max(ej).max(f);
-                best = best.max(hj);
-                ej.store(&mut e[j * w..]);
-                hj.store(&mut h[j * w..]);
-                (diag, left) = (up, hj);
+        let (mut best_a, mut best_b) = (zero, zero);
+        // Two query rows per sweep: row b takes row a's H and E from registers, so h and e
+        // go through memory once per two rows. An odd query's last row is paired with a
+        // padding row scoring the minimum everywhere, whose cells never exceed the row above.
+        for rows in query.chunks(2) {
+            let plane = |c: u8| &profile[c as usize * n * w..][..n * w];
+            let (pa, pb) = (plane(rows[0]), plane(rows.get(1).copied().unwrap_or(dim as u8)));
+            // Per row: H of the previous column (the diagonal of this one) and F, and that H
+            // minus the open cost, which both F here and E in the row below use.
+            let (mut diag_a, mut f_a, mut open_a) = (zero, zero, zero);
+            let (mut diag_b, mut f_b, mut open_b) = (zero, zero, zero);
+            for at in (0..n * w).step_by(w) {
+                let up = B::load(h.get_unchecked(at..));
+                let e_a = B::load(e.get_unchecked(at..)).subs(extend).max(up.subs(open));
+                f_a = f_a.subs(extend).max(open_a);
+                let h_a = diag_a
+                    .adds(B::load(pa.get_unchecked(at..)))
+                    .subs(biasv)
+                    .max(e_a)
+                    .max(f_a);
+                open_a = h_a.subs(open);
+                let e_b = e_a.subs(extend).max(open_a);
+                f_b = f_b.subs(extend).max(open_b);
+                let h_b = diag_b
+                    .adds(B::load(pb.get_unchecked(at..)))
+                    .subs(biasv)
+                    .max(e_b)
+                    .max(f_b);
+                open_b = h_b.subs(open);
+                best_a = best_a.max(h_a);
+                best_b = best_b.max(h_b);
+                e_b.store(e.get_unchecked_mut(at..));
+                h_b.store(h.get_unchecked_mut(at..));
+                (diag_a, diag_b) = (up, h_a);
             }
         }
         let mut lanes = vec![0u8; w];
-        best.store(&mut lanes);
+        best_a.max(best_b).store(&mut lanes);
         lanes
     };
     let limit = 255 - bias;

@@ -211,8 +211,15 @@ impl Pooled for u8 {
 impl<T: Pooled> Scratch<T> {
     /// `len` elements set to `fill`.
     fn new(len: usize, fill: T) -> Scratch<T> {
+        let mut s = Scratch::reused(len, fill);
+        s.0.fill(fill);
+        s
+    }
+
+    /// `len` elements holding whatever an earlier user left (`fill` past that): for buffers
+    /// the caller overwrites before reading.
+    fn reused(len: usize, fill: T) -> Scratch<T> {
         let mut v = T::with_pool(|p| p.pop()).unwrap_or_default();
-        v.clear();
         v.resize(len, fill);
         Scratch(v)
     }
@@ -669,7 +676,8 @@ macro_rules! entry_points {
         /// lane may have saturated.
         ///
         /// # Safety
-        /// The CPU must support this module's ISA; the scoring must be `bytes::usable`.
+        /// The CPU must support this module's ISA; the scoring must be `bytes::usable`; the
+        /// targets are residues, the query codes.
         $(#[$feature])*
         pub(super) unsafe fn local_scores_u8(query: &[u8], targets: &[&[u8]], sc: &Scoring) -> Vec<Option<i32>> {
             // SAFETY: the caller guarantees the ISA and the scoring.
@@ -919,9 +927,8 @@ pub(crate) fn search_scores(
     if mode == Mode::Local && bytes::usable(sc) {
         let batches: Vec<&[usize]> = order.chunks(isa.byte_lanes()).collect();
         let results = par_map(batches.len(), threads, |b| {
-            let encoded: Vec<Vec<u8>> = batches[b].iter().map(|&k| sc.encode(targets[k])).collect();
-            let refs: Vec<&[u8]> = encoded.iter().map(Vec::as_slice).collect();
-            on_isa!(isa, local_scores_u8(&q, &refs, sc))
+            let batch: Vec<&[u8]> = batches[b].iter().map(|&k| targets[k]).collect();
+            on_isa!(isa, local_scores_u8(&q, &batch, sc))
         });
         let mut wider = Vec::new();
         for (batch, out) in batches.iter().zip(results) {
@@ -1231,9 +1238,9 @@ mod tests {
     #[test]
     fn a_saturated_byte_lane_reports_none() {
         let sc = Scoring::default_for(Alphabet::Protein);
-        let q = sc.encode(&b"WCHMY".repeat(12)); // self-score far above 255
-        let short = sc.encode(b"WCHMY");
-        let targets: Vec<&[u8]> = vec![&q, &short];
+        let long = b"WCHMY".repeat(12); // self-score far above 255
+        let q = sc.encode(&long);
+        let targets: Vec<&[u8]> = vec![&long, b"WCHMY"];
         let want = reference::find_end(b"WCHMY", b"WCHMY", &sc, Mode::Local).map(|e| e.score);
         for isa in isas() {
             let got = on_isa!(isa, local_scores_u8(&q, &targets, &sc));
