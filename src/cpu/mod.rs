@@ -134,6 +134,8 @@ pub(crate) trait Lanes: Copy {
     }
     /// Lane-wise saturating addition.
     unsafe fn adds(self, other: Self) -> Self;
+    /// Lane-wise wrapping addition (for coordinates held as `u16`).
+    unsafe fn add(self, other: Self) -> Self;
     /// Lane-wise saturating subtraction.
     unsafe fn subs(self, other: Self) -> Self;
     /// Lane-wise maximum.
@@ -331,18 +333,18 @@ impl<L: Lanes> ScoreSource<L> for SharedQuery<'_, L> {
 /// `[(i-1)*W + l]`; non-ACGT and padding codes differ between query and target, so only real
 /// A/C/G/T pairs compare equal. A mismatch scores `-B` when both residues are A/C/G/T, else -1:
 /// the max (B >= 1) or min (B = 0) of the two residues' penalties.
-struct DnaPairs<L> {
+/// `PEN_MAX` is `B >= 1` (a const parameter, so the inner loop has no branch on it).
+struct DnaPairs<L, const PEN_MAX: bool> {
     q: Scratch,
     q_pen: Scratch,
     t: Scratch,
     t_pen: Scratch,
     match_score: i16,
-    pen_max: bool,
     row_q: L,
     row_pen: L,
 }
 
-impl<L: Lanes> DnaPairs<L> {
+impl<L: Lanes, const PEN_MAX: bool> DnaPairs<L, PEN_MAX> {
     /// # Safety
     /// `L`'s ISA must be available.
     unsafe fn new(pairs: &[(&[u8], &[u8])], match_score: i32, mismatch: i32) -> Self {
@@ -369,14 +371,13 @@ impl<L: Lanes> DnaPairs<L> {
             t,
             t_pen,
             match_score: match_score as i16,
-            pen_max: mismatch >= 1,
             row_q: zero,
             row_pen: zero,
         }
     }
 }
 
-impl<L: Lanes> ScoreSource<L> for DnaPairs<L> {
+impl<L: Lanes, const PEN_MAX: bool> ScoreSource<L> for DnaPairs<L, PEN_MAX> {
     #[inline(always)]
     unsafe fn start_row(&mut self, i: usize) {
         let at = (i - 1) * L::WIDTH;
@@ -393,7 +394,7 @@ impl<L: Lanes> ScoreSource<L> for DnaPairs<L> {
         // SAFETY: columns hold W codes each; the caller guarantees L's ISA.
         unsafe {
             let t_pen = L::load_at(&self.t_pen, at);
-            let miss = if self.pen_max {
+            let miss = if PEN_MAX {
                 self.row_pen.max(t_pen)
             } else {
                 self.row_pen.min(t_pen)
@@ -492,7 +493,12 @@ unsafe fn row<
         left0.store(h);
         let (mut left, mut e) = (left0, L::splat(i16::MIN));
         let (mut row_best, mut row_j) = (L::splat(i16::MIN), zero);
+        // Column j in every lane, counted up rather than broadcast per cell.
+        let (one, mut jv) = (L::splat(1), zero);
         for j in 1..=n {
+            if ENDS {
+                jv = jv.add(one);
+            }
             let at = j * w;
             let up = L::load_at(h, at);
             let (e_open, e_ext) = (left.subs(oe), e.subs(ext));
@@ -516,7 +522,7 @@ unsafe fn row<
                     hv
                 };
                 if ENDS {
-                    row_j = L::select(cand.gt(row_best), L::splat(j as u16 as i16), row_j);
+                    row_j = L::select(cand.gt(row_best), jv, row_j);
                 }
                 row_best = row_best.max(cand);
             }
@@ -649,6 +655,32 @@ unsafe fn kernel<L: Lanes, S: ScoreSource<L>, const ENDS: bool, const TRACE: boo
     }
 }
 
+/// [`kernel`] over DNA pairs (codes) with the built-in scores `(a, b)`.
+///
+/// # Safety
+/// `L`'s ISA must be available.
+#[inline(always)]
+unsafe fn dna_kernel<L: Lanes, const ENDS: bool, const TRACE: bool>(
+    pairs: &[(&[u8], &[u8])],
+    sc: &Scoring,
+    (a, b): (i32, i32),
+    pass: (Start, End),
+    dirs: &mut [i16],
+    out: &mut [(i32, usize, usize)],
+) {
+    let lens: Vec<(usize, usize)> = pairs.iter().map(|p| (p.0.len(), p.1.len())).collect();
+    // SAFETY: the caller guarantees L's ISA.
+    unsafe {
+        if b >= 1 {
+            let mut src = DnaPairs::<L, true>::new(pairs, a, b);
+            kernel::<L, _, ENDS, TRACE>(&mut src, &lens, sc, pass, dirs, out)
+        } else {
+            let mut src = DnaPairs::<L, false>::new(pairs, a, b);
+            kernel::<L, _, ENDS, TRACE>(&mut src, &lens, sc, pass, dirs, out)
+        }
+    }
+}
+
 /// A bound on `|v| / max_step` for every H, E and F value of an `m x n` DP, where `max_step`
 /// bounds both a substitution score and `O + E`:
 /// - local: `0 <= H <= min(m, n) * max_sub`, and `E, F >= H - (O + E) >= -(O + E)`;
@@ -702,12 +734,8 @@ macro_rules! entry_points {
         /// The CPU must support this module's ISA.
         $(#[$feature])*
         pub(super) unsafe fn dna_pairs(pairs: &[(&[u8], &[u8])], sc: &Scoring, (a, b): (i32, i32), pass: (Start, End), out: &mut [(i32, usize, usize)]) {
-            let lens: Vec<(usize, usize)> = pairs.iter().map(|p| (p.0.len(), p.1.len())).collect();
             // SAFETY: the caller guarantees the ISA.
-            unsafe {
-                let mut src = super::DnaPairs::<$lanes>::new(pairs, a, b);
-                super::kernel::<$lanes, _, true, false>(&mut src, &lens, sc, pass, &mut [], out)
-            }
+            unsafe { super::dna_kernel::<$lanes, true, false>(pairs, sc, (a, b), pass, &mut [], out) }
         }
 
         /// The best cell of one pass of each query against `target` (codes) in striped
@@ -739,12 +767,8 @@ macro_rules! entry_points {
         /// The CPU must support this module's ISA.
         $(#[$feature])*
         pub(super) unsafe fn dna_traceback(pairs: &[(&[u8], &[u8])], sc: &Scoring, (a, b): (i32, i32), dirs: &mut [i16], out: &mut [(i32, usize, usize)]) {
-            let lens: Vec<(usize, usize)> = pairs.iter().map(|p| (p.0.len(), p.1.len())).collect();
             // SAFETY: the caller guarantees the ISA.
-            unsafe {
-                let mut src = super::DnaPairs::<$lanes>::new(pairs, a, b);
-                super::kernel::<$lanes, _, false, true>(&mut src, &lens, sc, (Start::Anchored, End::Corner), dirs, out)
-            }
+            unsafe { super::dna_kernel::<$lanes, false, true>(pairs, sc, (a, b), (Start::Anchored, End::Corner), dirs, out) }
         }
     };
 }
@@ -757,7 +781,7 @@ macro_rules! x86_lanes {
     (
         $lanes:ident, $bytes:ident, $reg:ty, $width:literal, $feature:literal,
         load: $loadu:ident, store: $storeu:ident, blend: $blend:ident, movemask: $movemask:ident,
-        i16: [$set1:ident, $adds:ident, $subs:ident, $max:ident, $min:ident, $gt:ident, $eq:ident],
+        i16: [$set1:ident, $add:ident, $adds:ident, $subs:ident, $max:ident, $min:ident, $gt:ident, $eq:ident],
         u8: [$set1_8:ident, $adds_8:ident, $subs_8:ident, $max_8:ident, $gt_8:ident, $shuffle:ident, $table16:ident] $(,)?
     ) => {
         #[derive(Clone, Copy)]
@@ -789,6 +813,11 @@ macro_rules! x86_lanes {
             #[inline(always)]
             unsafe fn adds(self, o: Self) -> Self {
                 unsafe { $lanes($adds(self.0, o.0)) }
+            }
+
+            #[inline(always)]
+            unsafe fn add(self, o: Self) -> Self {
+                unsafe { $lanes($add(self.0, o.0)) }
             }
 
             #[inline(always)]
@@ -1117,7 +1146,8 @@ pub(crate) fn align_windows(isa: Isa, items: &[Window], sc: &Scoring) -> Vec<ref
             refs.iter().map(|p| p.0.len()).max().unwrap_or(0),
             refs.iter().map(|p| p.1.len()).max().unwrap_or(0),
         );
-        let mut dirs = Scratch::new(m * n * w, 0);
+        // The pass writes every cell's bits: no fill.
+        let mut dirs = Scratch::reused(m * n * w, 0);
         on_isa!(
             isa,
             dna_traceback(&refs, sc, dna.unwrap_or((0, 0)), &mut dirs, &mut out[..batch.len()])

@@ -37,6 +37,11 @@ impl Lanes for Portable {
     }
 
     #[inline(always)]
+    unsafe fn add(self, o: Self) -> Self {
+        self.map(o, i16::wrapping_add)
+    }
+
+    #[inline(always)]
     unsafe fn subs(self, o: Self) -> Self {
         self.map(o, i16::saturating_sub)
     }
