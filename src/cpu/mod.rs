@@ -347,16 +347,20 @@ struct DnaPairs<L, const PEN_MAX: bool> {
 impl<L: Lanes, const PEN_MAX: bool> DnaPairs<L, PEN_MAX> {
     /// # Safety
     /// `L`'s ISA must be available.
-    unsafe fn new(pairs: &[(&[u8], &[u8])], match_score: i32, mismatch: i32) -> Self {
+    unsafe fn new(pairs: &[(&[u8], &[u8])], sc: &Scoring, match_score: i32, mismatch: i32) -> Self {
         let w = L::WIDTH;
+        // Residues (raw bytes) to lane codes and penalties through one table per side, with
+        // `other` the code of every non-ACGT residue.
         let layout = |seqs: Vec<&[u8]>, other: i16, pad: i16| {
+            let table: [(i16, i16); 256] = std::array::from_fn(|b| match sc.code(b as u8) {
+                c @ 0..4 => (i16::from(c), -mismatch as i16),
+                _ => (other, -1),
+            });
             let len = seqs.iter().map(|s| s.len()).max().unwrap_or(0);
             let (mut codes, mut pens) = (Scratch::new(len * w, pad), Scratch::new(len * w, -1));
             for (l, s) in seqs.iter().enumerate() {
-                for (k, &c) in s.iter().enumerate() {
-                    let acgt = c < 4;
-                    codes[k * w + l] = if acgt { c as i16 } else { other };
-                    pens[k * w + l] = if acgt { -mismatch as i16 } else { -1 };
+                for (k, &b) in s.iter().enumerate() {
+                    (codes[k * w + l], pens[k * w + l]) = table[b as usize];
                 }
             }
             (codes, pens)
@@ -655,7 +659,7 @@ unsafe fn kernel<L: Lanes, S: ScoreSource<L>, const ENDS: bool, const TRACE: boo
     }
 }
 
-/// [`kernel`] over DNA pairs (codes) with the built-in scores `(a, b)`.
+/// [`kernel`] over DNA pairs (residues) with the built-in scores `(a, b)`.
 ///
 /// # Safety
 /// `L`'s ISA must be available.
@@ -672,10 +676,10 @@ unsafe fn dna_kernel<L: Lanes, const ENDS: bool, const TRACE: bool>(
     // SAFETY: the caller guarantees L's ISA.
     unsafe {
         if b >= 1 {
-            let mut src = DnaPairs::<L, true>::new(pairs, a, b);
+            let mut src = DnaPairs::<L, true>::new(pairs, sc, a, b);
             kernel::<L, _, ENDS, TRACE>(&mut src, &lens, sc, pass, dirs, out)
         } else {
-            let mut src = DnaPairs::<L, false>::new(pairs, a, b);
+            let mut src = DnaPairs::<L, false>::new(pairs, sc, a, b);
             kernel::<L, _, ENDS, TRACE>(&mut src, &lens, sc, pass, dirs, out)
         }
     }
@@ -728,7 +732,7 @@ macro_rules! entry_points {
             unsafe { super::kernel::<$lanes, _, false, false>(&mut src, &lens, sc, pass, &mut [], out) }
         }
 
-        /// Best cells of DNA pairs (codes), one pair per lane, with the built-in scores.
+        /// Best cells of DNA pairs (residues), one pair per lane, with the built-in scores.
         ///
         /// # Safety
         /// The CPU must support this module's ISA.
@@ -760,7 +764,7 @@ macro_rules! entry_points {
             unsafe { super::striped::traceback::<$lanes>(query, target, sc, block_cells) }
         }
 
-        /// Global alignments of DNA windows (codes), one per lane, recording the reference's
+        /// Global alignments of DNA windows (residues), one per lane, recording the reference's
         /// direction bits in `dirs[((i-1)*n + j-1)*W + l]` (`n` the longest target window).
         ///
         /// # Safety
@@ -1030,11 +1034,7 @@ pub(crate) fn pair_cells(
     }
     let mut out = vec![(0, 0, 0); isa.lanes()];
     for batch in fast.chunks(isa.lanes()) {
-        let encoded: Vec<(Vec<u8>, Vec<u8>)> = batch
-            .iter()
-            .map(|&k| (sc.encode(pairs[k].0), sc.encode(pairs[k].1)))
-            .collect();
-        let refs: Vec<(&[u8], &[u8])> = encoded.iter().map(|(q, t)| (q.as_slice(), t.as_slice())).collect();
+        let refs: Vec<(&[u8], &[u8])> = batch.iter().map(|&k| pairs[k]).collect();
         on_isa!(
             isa,
             dna_pairs(&refs, sc, dna.unwrap_or((0, 0)), pass, &mut out[..batch.len()])
@@ -1137,11 +1137,7 @@ pub(crate) fn align_windows(isa: Isa, items: &[Window], sc: &Scoring) -> Vec<ref
     }
     let (w, mut out) = (isa.lanes(), vec![(0, 0, 0); isa.lanes()]);
     for batch in fast.chunks(w) {
-        let encoded: Vec<(Vec<u8>, Vec<u8>)> = batch
-            .iter()
-            .map(|&k| (sc.encode(window(k).0), sc.encode(window(k).1)))
-            .collect();
-        let refs: Vec<(&[u8], &[u8])> = encoded.iter().map(|(q, t)| (q.as_slice(), t.as_slice())).collect();
+        let refs: Vec<(&[u8], &[u8])> = batch.iter().map(|&k| window(k)).collect();
         let (m, n) = (
             refs.iter().map(|p| p.0.len()).max().unwrap_or(0),
             refs.iter().map(|p| p.1.len()).max().unwrap_or(0),
