@@ -108,6 +108,10 @@ struct BenchArgs {
     /// Leave libparasail out.
     #[arg(long)]
     no_peers: bool,
+    /// Rounds of every engine in turn; each reports its fastest round (the scalar reference
+    /// runs once).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    repeat: u64,
     /// Print JSON instead of the table.
     #[arg(long)]
     json: bool,
@@ -589,6 +593,7 @@ fn bench(args: &BenchArgs) -> Result<()> {
         device,
         reference,
         peers: !args.no_peers,
+        repeat: args.repeat as usize,
     };
     let bar = progress_bar(false);
     bar.set_length(workloads.len() as u64);

@@ -413,6 +413,10 @@ pub struct Plan {
     pub reference: Option<Vec<Option<reference::Expected>>>,
     /// Run the peer libraries too (libparasail, SSW), those that can be loaded.
     pub peers: bool,
+    /// Rounds: each round runs every engine once, in turn, and each engine reports its
+    /// fastest round, so that a slow minute on a shared machine does not skew one ratio. The
+    /// scalar reference runs once.
+    pub repeat: usize,
 }
 
 /// Runs `workload` on every engine of `plan`; `progress` gets a line before each engine.
@@ -425,36 +429,66 @@ pub fn run(workload: &Workload, plan: &Plan, progress: &mut dyn FnMut(&str)) -> 
     if expected.is_none() && !backends.contains(&Backend::Scalar) {
         backends.insert(0, Backend::Scalar);
     }
+    let mut engines: Vec<Engine> = Vec::new();
     for backend in backends {
-        progress(&format!("{} on {backend:?}", workload.name));
         let aligner = Aligner::new(workload.config(backend, plan.threads, &plan.device))?;
-        let (results, mut m) = run_backend(workload, &aligner)?;
-        m.engine = aligner.name();
         if expected.is_none() {
-            m.engine.push_str(" (reference)");
-        }
-        let reference = expected.get_or_insert_with(|| results.clone());
-        m.agreement = Some(agreement(&names, reference, &results, true));
-        measurements.push(m);
-    }
-    let peers = [
-        Parasail::load().map(|p| Box::new(p) as Box<dyn Peer>),
-        Ssw::load().map(|p| Box::new(p) as Box<dyn Peer>),
-    ];
-    for peer in peers.into_iter().flatten().filter(|_| plan.peers) {
-        progress(&format!("{} on a peer library", workload.name));
-        if let Some((scores, mut m)) = peer.run(workload, plan.threads) {
-            let results: Results = scores
-                .into_iter()
-                .map(|s| s.map(reference::Expected::score_only))
-                .collect();
-            m.agreement = expected
-                .as_ref()
-                .map(|e| agreement(&names, &score_only(e), &results, false));
+            // The reference: run once, before the rounds.
+            progress(&format!("{} on {backend:?}", workload.name));
+            let (results, mut m) = run_backend(workload, &aligner)?;
+            m.engine = format!("{} (reference)", aligner.name());
+            m.agreement = Some(agreement(&names, &results, &results, true));
+            expected = Some(results);
             measurements.push(m);
+        } else {
+            engines.push(Engine::Backend(backend, aligner));
         }
     }
+    let expected = expected.expect("the reference ran or was given");
+    if plan.peers {
+        let peers = [
+            Parasail::load().map(|p| Box::new(p) as Box<dyn Peer>),
+            Ssw::load().map(|p| Box::new(p) as Box<dyn Peer>),
+        ];
+        engines.extend(peers.into_iter().flatten().map(Engine::Peer));
+    }
+    let mut fastest: Vec<Option<Measurement>> = engines.iter().map(|_| None).collect();
+    for _ in 0..plan.repeat.max(1) {
+        for (engine, best) in engines.iter().zip(&mut fastest) {
+            let m = match engine {
+                Engine::Backend(backend, aligner) => {
+                    progress(&format!("{} on {backend:?}", workload.name));
+                    let (results, mut m) = run_backend(workload, aligner)?;
+                    m.engine = aligner.name();
+                    m.agreement = Some(agreement(&names, &expected, &results, true));
+                    m
+                }
+                Engine::Peer(peer) => {
+                    progress(&format!("{} on a peer library", workload.name));
+                    let Some((scores, mut m)) = peer.run(workload, plan.threads) else {
+                        continue;
+                    };
+                    let results: Results = scores
+                        .into_iter()
+                        .map(|s| s.map(reference::Expected::score_only))
+                        .collect();
+                    m.agreement = Some(agreement(&names, &score_only(&expected), &results, false));
+                    m
+                }
+            };
+            if best.as_ref().is_none_or(|b| m.seconds < b.seconds) {
+                *best = Some(m);
+            }
+        }
+    }
+    measurements.extend(fastest.into_iter().flatten());
     Ok(measurements)
+}
+
+/// An engine measured in rounds: a swgpu backend or a peer library.
+enum Engine {
+    Backend(Backend, Aligner),
+    Peer(Box<dyn Peer>),
 }
 
 /// The reference reduced to what a score-only peer reports.
