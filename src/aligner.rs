@@ -208,7 +208,8 @@ impl Aligner {
         for r in queries.iter().chain(targets) {
             self.check_length(&r.id, &r.seq)?;
         }
-        let chunk = self.chunk(queries);
+        let target_residues: usize = targets.iter().map(|t| t.seq.len()).sum();
+        let chunk = self.chunk(queries, target_residues / targets.len().max(1));
         let chunks = par_map(queries.len().div_ceil(chunk), self.config.threads, |c| {
             let range = c * chunk..queries.len().min((c + 1) * chunk);
             let strands = Strands::new(self, &queries[range.clone()]);
@@ -337,7 +338,8 @@ impl Aligner {
 
     /// Search with one query per SIMD lane against each target in turn (DNA, few targets).
     fn search_query_lanes(&self, queries: &[Record], targets: &[Record]) -> Result<Vec<Vec<Hit>>> {
-        let chunk = self.chunk(queries);
+        let longest = targets.iter().map(|t| t.seq.len()).max().unwrap_or(0);
+        let chunk = self.chunk(queries, longest);
         let chunks = par_map(queries.len().div_ceil(chunk), self.config.threads, |c| {
             let range = c * chunk..queries.len().min((c + 1) * chunk);
             let strands = Strands::new(self, &queries[range.clone()]);
@@ -445,15 +447,20 @@ impl Aligner {
 impl Aligner {
     /// Queries per work unit: up to 1024, and with several threads about two units per
     /// thread, but never under 64 short queries (each unit lays its targets out for the SIMD
-    /// lanes anew); long queries run one at a time in striped lanes, so their units may be as
-    /// small as one query and long pairs still spread over the threads.
-    fn chunk(&self, queries: &[Record]) -> usize {
+    /// lanes anew). Queries whose DP against a `target_len` target is too large for those
+    /// lanes run one at a time in striped lanes (long pairs, reads against a genome), so
+    /// their units may be as small as one query and still spread over the threads.
+    fn chunk(&self, queries: &[Record], target_len: usize) -> usize {
         match self.config.threads {
             1 => 1024,
             threads => {
                 let residues: usize = queries.iter().map(|q| q.seq.len()).sum();
                 let mean = residues / queries.len().max(1);
-                let floor = (64 * 256 / mean.max(1)).clamp(1, 64);
+                let floor = if mean.saturating_mul(target_len) > cpu::LANE_CELLS {
+                    1
+                } else {
+                    (64 * 256 / mean.max(1)).clamp(1, 64)
+                };
                 queries.len().div_ceil(2 * threads).clamp(floor, 1024)
             }
         }

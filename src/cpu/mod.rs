@@ -1090,7 +1090,7 @@ pub(crate) fn pair_starts(
 
 /// Pairs of DNA with at most this many cells run one per lane ([`kernel`]); longer ones run
 /// one at a time in striped lanes ([`striped`]), which need no other pairs of similar size.
-const LANE_CELLS: usize = 1 << 20;
+pub(crate) const LANE_CELLS: usize = 1 << 20;
 
 /// Windows traced back in SIMD lanes hold at most this many cells (4 MiB of direction bits
 /// for 16 lanes); larger ones use the reference's checkpointed traceback.
