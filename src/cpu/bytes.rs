@@ -109,24 +109,14 @@ pub(super) unsafe fn local_scores<B: ByteLanes>(query: &[u8], targets: &[&[u8]],
             // minus the open cost, which both F here and E in the row below use.
             let (mut diag_a, mut f_a, mut open_a) = (zero, zero, zero);
             let (mut diag_b, mut f_b, mut open_b) = (zero, zero, zero);
+            let costs = (biasv, open, extend);
             for at in (0..n * w).step_by(w) {
                 let up = B::load(h.get_unchecked(at..));
-                let e_a = B::load(e.get_unchecked(at..)).subs(extend).max(up.subs(open));
-                f_a = f_a.subs(extend).max(open_a);
-                let h_a = diag_a
-                    .adds(B::load(pa.get_unchecked(at..)))
-                    .subs(biasv)
-                    .max(e_a)
-                    .max(f_a);
-                open_a = h_a.subs(open);
-                let e_b = e_a.subs(extend).max(open_a);
-                f_b = f_b.subs(extend).max(open_b);
-                let h_b = diag_b
-                    .adds(B::load(pb.get_unchecked(at..)))
-                    .subs(biasv)
-                    .max(e_b)
-                    .max(f_b);
-                open_b = h_b.subs(open);
+                let above = (B::load(e.get_unchecked(at..)), up.subs(open));
+                let p_a = B::load(pa.get_unchecked(at..));
+                let (h_a, e_a) = cell(diag_a, p_a, above, (&mut f_a, &mut open_a), costs);
+                let p_b = B::load(pb.get_unchecked(at..));
+                let (h_b, e_b) = cell(diag_b, p_b, (e_a, open_a), (&mut f_b, &mut open_b), costs);
                 best_a = best_a.max(h_a);
                 best_b = best_b.max(h_b);
                 e_b.store(e.get_unchecked_mut(at..));
@@ -142,4 +132,28 @@ pub(super) unsafe fn local_scores<B: ByteLanes>(query: &[u8], targets: &[&[u8]],
     (0..targets.len())
         .map(|l| (i32::from(best[l]) < limit).then_some(i32::from(best[l])))
         .collect()
+}
+
+/// One cell: H and E from the diagonal H plus the biased score, E and H minus the open cost
+/// of the cell above, and F and H minus the open cost of the cell to the left, which become
+/// this cell's.
+///
+/// # Safety
+/// The CPU must support `B`'s ISA.
+#[inline(always)]
+unsafe fn cell<B: ByteLanes>(
+    diag: B,
+    score: B,
+    (e_above, open_above): (B, B),
+    (f, open_left): (&mut B, &mut B),
+    (bias, open, extend): (B, B, B),
+) -> (B, B) {
+    // SAFETY: the caller guarantees the ISA.
+    unsafe {
+        let e = e_above.subs(extend).max(open_above);
+        *f = f.subs(extend).max(*open_left);
+        let h = diag.adds(score).subs(bias).max(e).max(*f);
+        *open_left = h.subs(open);
+        (h, e)
+    }
 }
