@@ -7,14 +7,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
+# grep reads all of ldconfig's output: with -q it would exit at the first match, and under
+# pipefail ldconfig's SIGPIPE would count as "not installed".
+have_lib() { ldconfig -p | grep "$1" >/dev/null; }
 command -v samtools >/dev/null || need+=(samtools)
-ldconfig -p | grep -q 'libparasail\.so\.8' || need+=(libparasail-dev)
-ldconfig -p | grep -q 'libssw\.so\.0' || need+=(libssw-dev)  # a peer of `swgpu bench`
+have_lib 'libparasail\.so\.8' || need+=(libparasail-dev)
+have_lib 'libssw\.so\.0' || need+=(libssw-dev)  # a peer of `swgpu bench`
 command -v python3 >/dev/null || need+=(python3)
 python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)  # the Snakemake test's venv
 # Lavapipe: Mesa's Vulkan on the CPU, the adapter the GPU tests run on without a GPU.
 ls /usr/share/vulkan/icd.d/lvp_icd.*.json >/dev/null 2>&1 || need+=(mesa-vulkan-drivers)
-ldconfig -p | grep -q 'libvulkan\.so\.1' || need+=(libvulkan1)
+have_lib 'libvulkan\.so\.1' || need+=(libvulkan1)
 if ((${#need[@]})); then
     echo "installing: ${need[*]}"
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

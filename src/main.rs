@@ -177,7 +177,8 @@ struct AlignArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value = "sam")]
     format: FormatArg,
-    /// Output file [default: stdout]; written as FILE.partial and renamed when the run succeeds.
+    /// Output file [default: stdout]; a regular file is written as FILE.partial and renamed
+    /// when the run succeeds (devices and pipes such as /dev/null are written in place).
     #[arg(short, long)]
     output: Option<PathBuf>,
     /// Process only the K-th of N contiguous slices of the query records (1 <= K <= N); the N
@@ -217,25 +218,46 @@ fn scoring(args: &ProblemArgs, alphabet: Alphabet) -> Result<Scoring> {
     Ok(scoring)
 }
 
-/// Where the output goes. A file is written as `FILE.partial` and renamed when the run
-/// succeeds, so a failed run never leaves a truncated file that looks complete.
+/// Where the output goes. A regular file (or a new path) is written as `FILE.partial` and
+/// renamed when the run succeeds, so a failed run never leaves a truncated file that looks
+/// complete. Anything else (`/dev/null`, a named pipe) is written in place: renaming over it
+/// would replace the device or the pipe with a file.
 struct Output {
     path: Option<PathBuf>,
+    staged: bool,
 }
 
 impl Output {
+    fn new(path: Option<PathBuf>) -> Output {
+        let staged = path.as_deref().is_some_and(Self::is_staged);
+        Output { path, staged }
+    }
+
+    fn is_staged(path: &Path) -> bool {
+        std::fs::metadata(path).map_or(true, |m| m.is_file())
+    }
+
     fn partial(path: &Path) -> PathBuf {
         let mut name = path.as_os_str().to_owned();
         name.push(".partial");
         PathBuf::from(name)
     }
 
+    /// The file that holds the records while the run goes on.
+    fn writing_to(path: &Path) -> PathBuf {
+        if Self::is_staged(path) {
+            Self::partial(path)
+        } else {
+            path.to_path_buf()
+        }
+    }
+
     fn open(&self) -> Result<Box<dyn Write>> {
         Ok(match &self.path {
             Some(p) => {
-                let partial = Self::partial(p);
+                let target = if self.staged { Self::partial(p) } else { p.clone() };
                 let file =
-                    std::fs::File::create(&partial).with_context(|| format!("cannot create {}", partial.display()))?;
+                    std::fs::File::create(&target).with_context(|| format!("cannot create {}", target.display()))?;
                 Box::new(BufWriter::new(file))
             }
             None => Box::new(BufWriter::new(std::io::stdout().lock())),
@@ -244,7 +266,7 @@ impl Output {
 
     /// Renames the partial file into place.
     fn commit(&self) -> Result<()> {
-        if let Some(p) = &self.path {
+        if let Some(p) = self.path.as_ref().filter(|_| self.staged) {
             std::fs::rename(Self::partial(p), p).with_context(|| format!("cannot create {}", p.display()))?;
         }
         Ok(())
@@ -252,7 +274,7 @@ impl Output {
 
     /// Removes the partial file of a failed run.
     fn discard(&self) {
-        if let Some(p) = &self.path {
+        if let Some(p) = self.path.as_ref().filter(|_| self.staged) {
             let _ = std::fs::remove_file(Self::partial(p));
         }
     }
@@ -456,9 +478,7 @@ fn align(args: &AlignArgs, command_line: &str, stop: &AtomicBool) -> Result<Outc
         scoring: &config.scoring,
         command_line,
     };
-    let output = Output {
-        path: args.output.clone(),
-    };
+    let output = Output::new(args.output.clone());
     let mut writer = io::writer(format, ctx, output.open()?);
     let run = || -> Result<Summary> {
         writer.write_header()?;
@@ -706,7 +726,7 @@ fn main() {
             let sig = signal.load(Ordering::SeqCst) as i32;
             let kept = output.map_or_else(
                 || "written".to_string(),
-                |p| format!("kept in {}", Output::partial(&p).display()),
+                |p| format!("kept in {}", Output::writing_to(&p).display()),
             );
             eprintln!("swgpu: interrupted by signal {sig}: the first {records} records are complete, {kept}");
             std::process::exit(128 + sig);

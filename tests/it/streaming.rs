@@ -261,3 +261,16 @@ fn auto_shares_batches_between_cpu_and_gpu_with_identical_output() {
         "{stderr}"
     );
 }
+
+/// `-o /dev/null` (as root) once renamed `/dev/null.partial` over the device, leaving a regular
+/// file there. Output that is not a regular file is written in place; a link to `/dev/null`
+/// tests that without touching the device itself.
+#[test]
+fn output_to_a_device_is_written_in_place_not_renamed_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("out.sam");
+    std::os::unix::fs::symlink("/dev/null", &link).unwrap();
+    ok(&["align", "-q", "data/reads_1.fq", "data/lambda_virus.fa", "-o", s(&link)]);
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert!(!dir.path().join("out.sam.partial").exists());
+}
