@@ -229,12 +229,11 @@ struct Output {
 
 impl Output {
     fn new(path: Option<PathBuf>) -> Output {
-        let staged = path.as_deref().is_some_and(Self::is_staged);
+        // A new path or a regular file; not a device, a pipe, or a link to one.
+        let staged = path
+            .as_deref()
+            .is_some_and(|p| std::fs::metadata(p).map_or(true, |m| m.is_file()));
         Output { path, staged }
-    }
-
-    fn is_staged(path: &Path) -> bool {
-        std::fs::metadata(path).map_or(true, |m| m.is_file())
     }
 
     fn partial(path: &Path) -> PathBuf {
@@ -243,19 +242,15 @@ impl Output {
         PathBuf::from(name)
     }
 
-    /// The file that holds the records while the run goes on.
-    fn writing_to(path: &Path) -> PathBuf {
-        if Self::is_staged(path) {
-            Self::partial(path)
-        } else {
-            path.to_path_buf()
-        }
+    /// The file that holds the records while the run goes on, `None` for stdout.
+    fn writing_to(&self) -> Option<PathBuf> {
+        let p = self.path.as_ref()?;
+        Some(if self.staged { Self::partial(p) } else { p.clone() })
     }
 
     fn open(&self) -> Result<Box<dyn Write>> {
-        Ok(match &self.path {
-            Some(p) => {
-                let target = if self.staged { Self::partial(p) } else { p.clone() };
+        Ok(match self.writing_to() {
+            Some(target) => {
                 let file =
                     std::fs::File::create(&target).with_context(|| format!("cannot create {}", target.display()))?;
                 Box::new(BufWriter::new(file))
@@ -416,6 +411,8 @@ struct Outcome {
     summary: Summary,
     engines: Vec<String>,
     notes: Vec<String>,
+    /// The file the records went to (`FILE.partial` while staged), `None` for stdout.
+    written_to: Option<PathBuf>,
 }
 
 fn align(args: &AlignArgs, command_line: &str, stop: &AtomicBool) -> Result<Outcome> {
@@ -520,6 +517,7 @@ fn align(args: &AlignArgs, command_line: &str, stop: &AtomicBool) -> Result<Outc
         summary,
         engines: engines.iter().map(Aligner::name).collect(),
         notes: fallback_notes(&engines),
+        written_to: output.writing_to(),
     })
 }
 
@@ -715,7 +713,7 @@ fn main() {
                 outcome
                     .summary
                     .interrupted
-                    .then(|| (align_args.output.clone(), outcome.summary.records))
+                    .then_some((outcome.written_to, outcome.summary.records))
             }),
             Command::Devices => devices().map(|()| None),
             Command::Bench(bench_args) => bench(bench_args).map(|()| None),
@@ -724,10 +722,7 @@ fn main() {
         Ok(None) => {}
         Ok(Some((output, records))) => {
             let sig = signal.load(Ordering::SeqCst) as i32;
-            let kept = output.map_or_else(
-                || "written".to_string(),
-                |p| format!("kept in {}", Output::writing_to(&p).display()),
-            );
+            let kept = output.map_or_else(|| "written".to_string(), |p| format!("kept in {}", p.display()));
             eprintln!("swgpu: interrupted by signal {sig}: the first {records} records are complete, {kept}");
             std::process::exit(128 + sig);
         }
