@@ -17,6 +17,14 @@ pub enum StrandMode {
     Forward,
 }
 
+impl StrandMode {
+    /// Whether queries of `alphabet` are aligned on both strands: only DNA has a reverse
+    /// complement.
+    pub fn both_for(self, alphabet: Alphabet) -> bool {
+        self == StrandMode::Both && alphabet == Alphabet::Dna
+    }
+}
+
 /// The implementation that computes alignments. Every backend reports byte-identical results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -172,7 +180,7 @@ impl Aligner {
 
     /// Whether DNA queries are aligned on both strands (never for protein).
     pub fn both_strands(&self) -> bool {
-        self.config.strands == StrandMode::Both && self.config.scoring.alphabet() == Alphabet::Dna
+        self.config.strands.both_for(self.config.scoring.alphabet())
     }
 
     fn check_length(&self, name: &str, seq: &[u8]) -> Result<()> {

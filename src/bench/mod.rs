@@ -189,7 +189,7 @@ impl Workload {
 
     /// Whether DNA queries are aligned on both strands (never protein).
     fn both_strands(&self) -> bool {
-        self.strands == StrandMode::Both && self.scoring.alphabet() == Alphabet::Dna
+        self.strands.both_for(self.scoring.alphabet())
     }
 
     /// The query as aligned: forward, and reverse-complemented when both strands are.
