@@ -7,6 +7,10 @@
 //!   genome (the genome's profile built once for all reads), any pair scored with a
 //!   substitution matrix, and long traceback windows.
 //!
+//! The later passes of a DNA pair (its start, and the traceback window) know the score they
+//! reach, so their lanes compute only the diagonals a path with that score can touch
+//! (`band`); the result is exact.
+//!
 //! The DP is written once per scheme, generic over [`Lanes`] and over where substitution
 //! scores come from ([`ScoreSource`]: a target profile when all lanes share the query, or
 //! per-lane residue codes for DNA pairs). Both walk the matrix row by row like the reference,
@@ -24,6 +28,7 @@
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+mod band;
 mod bytes;
 mod portable;
 #[cfg(target_arch = "x86_64")]
@@ -466,11 +471,13 @@ const CAPTURE_ALL: u8 = 1;
 /// ... or the cells where a lane's alignment may end, selected by masks.
 const CAPTURE_MASKED: u8 = 2;
 
-/// One DP row `i` over columns `1..=n`: the reference's `dp_row` with lanes. `h` and `f` hold
-/// rows `i-1` on entry and row `i` on exit, `W` lanes per column.
+/// One DP row `i` over columns `lo..=hi` (of `1..=n`): the reference's `dp_row` with lanes.
+/// `h` and `f` hold row `i-1` on entry and row `i` on exit, `W` lanes per column; left of `lo`
+/// the row is minus infinity (outside a band), so column `lo - 1` of row `i-1` must be set.
 ///
 /// # Safety
-/// `L`'s ISA must be available; `h`, `f` and `col_masks` hold `(n + 1) * W` elements.
+/// `L`'s ISA must be available; `1 <= lo <= hi <= n`; `h`, `f` and `col_masks` hold
+/// `(n + 1) * W` elements.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn row<
@@ -482,7 +489,7 @@ unsafe fn row<
     const LOCAL: bool,
 >(
     src: &S,
-    (i, n): (usize, usize),
+    (i, lo, hi): (usize, usize, usize),
     (left0, oe, ext): (L, L, L),
     (h, f, dirs): (&mut [i16], &mut [i16], &mut [i16]),
     (col_masks, row_mask): (&[i16], L),
@@ -493,13 +500,17 @@ unsafe fn row<
     unsafe {
         let zero = L::splat(0);
         let dir_bits = DirectionBits::<L>::new();
-        let mut diag = L::load(h);
-        left0.store(h);
-        let (mut left, mut e) = (left0, L::splat(i16::MIN));
+        let mut diag = L::load_at(h, (lo - 1) * w);
+        let mut left = L::splat(i16::MIN);
+        if lo == 1 {
+            left0.store(h);
+            left = left0;
+        }
+        let mut e = L::splat(i16::MIN);
         let (mut row_best, mut row_j) = (L::splat(i16::MIN), zero);
         // Column j in every lane, counted up rather than broadcast per cell.
-        let (one, mut jv) = (L::splat(1), zero);
-        for j in 1..=n {
+        let (one, mut jv) = (L::splat(1), L::splat((lo - 1) as u16 as i16));
+        for j in lo..=hi {
             if ENDS {
                 jv = jv.add(one);
             }
@@ -549,6 +560,8 @@ unsafe fn row<
 /// One pass over up to `W` alignments: lane `l` aligns `lens[l].0` query residues against
 /// `lens[l].1` target residues (unused lanes: `(0, 0)`), with the reference's `start` borders
 /// and `end` cells. Writes each lane's best `(score, i, j)`; with `ENDS == false` only scores.
+/// Only the diagonals `band` (`(lo, hi)` with `lo <= 0 <= hi`) are computed: every lane's
+/// [`band::band`] for a floor its best score reaches, or [`band::ALL`].
 /// Every lane must be within the 16-bit bounds ([`fits_i16`]).
 ///
 /// # Safety
@@ -559,6 +572,7 @@ unsafe fn kernel<L: Lanes, S: ScoreSource<L>, const ENDS: bool, const TRACE: boo
     lens: &[(usize, usize)],
     sc: &Scoring,
     (start, end): (Start, End),
+    (band_lo, band_hi): (isize, isize),
     dirs: &mut [i16],
     out: &mut [(i32, usize, usize)],
 ) {
@@ -600,7 +614,15 @@ unsafe fn kernel<L: Lanes, S: ScoreSource<L>, const ENDS: bool, const TRACE: boo
             best.score = L::load(&h[..]);
         }
         let mut mask = vec![i16::MIN; w];
+        let mut prev_hi = n;
         for i in 1..=m {
+            let lo = (i as isize + band_lo).max(1) as usize;
+            let hi = (i as isize + band_hi).min(n as isize) as usize;
+            if i > 1 && hi > prev_hi {
+                // Row i-1 ended left of this column: minus infinity above it (F already is).
+                h[hi * w..(hi + 1) * w].fill(i16::MIN);
+            }
+            prev_hi = hi;
             src.start_row(i);
             let left0 = L::splat(clamp16(border(start, i, sc)));
             let capture = match end {
@@ -630,21 +652,25 @@ unsafe fn kernel<L: Lanes, S: ScoreSource<L>, const ENDS: bool, const TRACE: boo
             } else {
                 &mut []
             };
+            if lo > hi {
+                // Past the band's end: no later row has cells either.
+                continue;
+            }
             let bufs = (h.as_mut_slice(), f.as_mut_slice(), row_dirs);
             let (consts, masks) = ((left0, oe, ext), (&col_masks[..], row_mask));
             // Local passes end anywhere: the only variant that clamps at zero.
             match (capture, local) {
                 (CAPTURE_ALL, true) => {
-                    row::<L, S, ENDS, TRACE, CAPTURE_ALL, true>(src, (i, n), consts, bufs, masks, &mut best)
+                    row::<L, S, ENDS, TRACE, CAPTURE_ALL, true>(src, (i, lo, hi), consts, bufs, masks, &mut best)
                 }
                 (CAPTURE_ALL, false) => {
-                    row::<L, S, ENDS, TRACE, CAPTURE_ALL, false>(src, (i, n), consts, bufs, masks, &mut best)
+                    row::<L, S, ENDS, TRACE, CAPTURE_ALL, false>(src, (i, lo, hi), consts, bufs, masks, &mut best)
                 }
                 (CAPTURE_MASKED, false) => {
-                    row::<L, S, ENDS, TRACE, CAPTURE_MASKED, false>(src, (i, n), consts, bufs, masks, &mut best)
+                    row::<L, S, ENDS, TRACE, CAPTURE_MASKED, false>(src, (i, lo, hi), consts, bufs, masks, &mut best)
                 }
                 (CAPTURE_NONE, false) => {
-                    row::<L, S, ENDS, TRACE, CAPTURE_NONE, false>(src, (i, n), consts, bufs, masks, &mut best)
+                    row::<L, S, ENDS, TRACE, CAPTURE_NONE, false>(src, (i, lo, hi), consts, bufs, masks, &mut best)
                 }
                 _ => unreachable!("local passes end anywhere"),
             }
@@ -668,7 +694,7 @@ unsafe fn dna_kernel<L: Lanes, const ENDS: bool, const TRACE: bool>(
     pairs: &[(&[u8], &[u8])],
     sc: &Scoring,
     (a, b): (i32, i32),
-    pass: (Start, End),
+    (pass, band): ((Start, End), (isize, isize)),
     dirs: &mut [i16],
     out: &mut [(i32, usize, usize)],
 ) {
@@ -677,10 +703,10 @@ unsafe fn dna_kernel<L: Lanes, const ENDS: bool, const TRACE: bool>(
     unsafe {
         if b >= 1 {
             let mut src = DnaPairs::<L, true>::new(pairs, sc, a, b);
-            kernel::<L, _, ENDS, TRACE>(&mut src, &lens, sc, pass, dirs, out)
+            kernel::<L, _, ENDS, TRACE>(&mut src, &lens, sc, pass, band, dirs, out)
         } else {
             let mut src = DnaPairs::<L, false>::new(pairs, sc, a, b);
-            kernel::<L, _, ENDS, TRACE>(&mut src, &lens, sc, pass, dirs, out)
+            kernel::<L, _, ENDS, TRACE>(&mut src, &lens, sc, pass, band, dirs, out)
         }
     }
 }
@@ -729,17 +755,18 @@ macro_rules! entry_points {
             let lens: Vec<(usize, usize)> = targets.iter().map(|t| (query.len(), t.len())).collect();
             let mut src = super::SharedQuery::<$lanes>::new(query, targets, sc);
             // SAFETY: the caller guarantees the ISA.
-            unsafe { super::kernel::<$lanes, _, false, false>(&mut src, &lens, sc, pass, &mut [], out) }
+            unsafe { super::kernel::<$lanes, _, false, false>(&mut src, &lens, sc, pass, super::band::ALL, &mut [], out) }
         }
 
-        /// Best cells of DNA pairs (residues), one pair per lane, with the built-in scores.
+        /// Best cells of DNA pairs (residues), one pair per lane, with the built-in scores,
+        /// over the diagonals `band` (see [`super::kernel`]).
         ///
         /// # Safety
         /// The CPU must support this module's ISA.
         $(#[$feature])*
-        pub(super) unsafe fn dna_pairs(pairs: &[(&[u8], &[u8])], sc: &Scoring, (a, b): (i32, i32), pass: (Start, End), out: &mut [(i32, usize, usize)]) {
+        pub(super) unsafe fn dna_pairs(pairs: &[(&[u8], &[u8])], sc: &Scoring, (a, b): (i32, i32), pass: (Start, End), band: (isize, isize), out: &mut [(i32, usize, usize)]) {
             // SAFETY: the caller guarantees the ISA.
-            unsafe { super::dna_kernel::<$lanes, true, false>(pairs, sc, (a, b), pass, &mut [], out) }
+            unsafe { super::dna_kernel::<$lanes, true, false>(pairs, sc, (a, b), (pass, band), &mut [], out) }
         }
 
         /// The best cell of one pass of each query against `target` (codes) in striped
@@ -764,15 +791,16 @@ macro_rules! entry_points {
             unsafe { super::striped::traceback::<$lanes>(query, target, sc, block_cells) }
         }
 
-        /// Global alignments of DNA windows (residues), one per lane, recording the reference's
-        /// direction bits in `dirs[((i-1)*n + j-1)*W + l]` (`n` the longest target window).
+        /// Global alignments of DNA windows (residues), one per lane, over the diagonals
+        /// `band`, recording the reference's direction bits in `dirs[((i-1)*n + j-1)*W + l]`
+        /// (`n` the longest target window) for the cells of the band.
         ///
         /// # Safety
         /// The CPU must support this module's ISA.
         $(#[$feature])*
-        pub(super) unsafe fn dna_traceback(pairs: &[(&[u8], &[u8])], sc: &Scoring, (a, b): (i32, i32), dirs: &mut [i16], out: &mut [(i32, usize, usize)]) {
+        pub(super) unsafe fn dna_traceback(pairs: &[(&[u8], &[u8])], sc: &Scoring, (a, b): (i32, i32), band: (isize, isize), dirs: &mut [i16], out: &mut [(i32, usize, usize)]) {
             // SAFETY: the caller guarantees the ISA.
-            unsafe { super::dna_kernel::<$lanes, false, true>(pairs, sc, (a, b), (Start::Anchored, End::Corner), dirs, out) }
+            unsafe { super::dna_kernel::<$lanes, false, true>(pairs, sc, (a, b), ((Start::Anchored, End::Corner), band), dirs, out) }
         }
     };
 }
@@ -998,10 +1026,12 @@ pub(crate) fn search_scores(
 
 /// The best cell `(score, i, j)` of `pass` over each `(query, target)` pair of raw residues, as
 /// [`reference::pass_cell`] finds it; `None` for an empty sequence. Pairs run `isa.lanes()` at a
-/// time where the scoring is the built-in DNA model and the pair fits 16 bits.
+/// time where the scoring is the built-in DNA model and the pair fits 16 bits, over the band of
+/// diagonals that can reach `floors[k]`, a score pair `k`'s best cell is known to reach.
 pub(crate) fn pair_cells(
     isa: Isa,
     pairs: &[(&[u8], &[u8])],
+    floors: Option<&[i32]>,
     sc: &Scoring,
     pass: (Start, End),
 ) -> Vec<Option<(i32, usize, usize)>> {
@@ -1035,9 +1065,13 @@ pub(crate) fn pair_cells(
     let mut out = vec![(0, 0, 0); isa.lanes()];
     for batch in fast.chunks(isa.lanes()) {
         let refs: Vec<(&[u8], &[u8])> = batch.iter().map(|&k| pairs[k]).collect();
+        let band = floors.map_or(band::ALL, |floors| {
+            let lanes = batch.iter().map(|&k| (pairs[k].0.len(), pairs[k].1.len(), floors[k]));
+            band::union(lanes, sc, pass)
+        });
         on_isa!(
             isa,
-            dna_pairs(&refs, sc, dna.unwrap_or((0, 0)), pass, &mut out[..batch.len()])
+            dna_pairs(&refs, sc, dna.unwrap_or((0, 0)), pass, band, &mut out[..batch.len()])
         );
         for (&k, &cell) in batch.iter().zip(&out) {
             cells[k] = Some(cell);
@@ -1048,7 +1082,7 @@ pub(crate) fn pair_cells(
 
 /// What [`reference::find_end`] reports for each `(query, target)` pair of raw residues.
 pub(crate) fn pair_ends(isa: Isa, pairs: &[(&[u8], &[u8])], sc: &Scoring, mode: Mode) -> Vec<Option<AlignmentEnd>> {
-    pair_cells(isa, pairs, sc, forward_pass(mode))
+    pair_cells(isa, pairs, None, sc, forward_pass(mode))
         .into_iter()
         .map(|cell| reference::end_from_cell(mode, cell?))
         .collect()
@@ -1078,7 +1112,8 @@ pub(crate) fn pair_starts(
         })
         .collect();
     let refs: Vec<(&[u8], &[u8])> = reversed.iter().map(|(q, t)| (q.as_slice(), t.as_slice())).collect();
-    pair_cells(isa, &refs, sc, pass)
+    let floors: Vec<i32> = pairs.iter().map(|p| p.2.score).collect();
+    pair_cells(isa, &refs, Some(&floors), sc, pass)
         .into_iter()
         .zip(&windows)
         .map(|(cell, w)| match (cell, w) {
@@ -1142,11 +1177,24 @@ pub(crate) fn align_windows(isa: Isa, items: &[Window], sc: &Scoring) -> Vec<ref
             refs.iter().map(|p| p.0.len()).max().unwrap_or(0),
             refs.iter().map(|p| p.1.len()).max().unwrap_or(0),
         );
-        // The pass writes every cell's bits: no fill.
+        // The pass writes the bits of every cell in the band, and the walk reads only those
+        // (see `band`): no fill.
         let mut dirs = Scratch::reused(m * n * w, 0);
+        let lanes = batch
+            .iter()
+            .zip(&refs)
+            .map(|(&k, p)| (p.0.len(), p.1.len(), items[k].3.score));
+        let band = band::union(lanes, sc, (Start::Anchored, End::Corner));
         on_isa!(
             isa,
-            dna_traceback(&refs, sc, dna.unwrap_or((0, 0)), &mut dirs, &mut out[..batch.len()])
+            dna_traceback(
+                &refs,
+                sc,
+                dna.unwrap_or((0, 0)),
+                band,
+                &mut dirs,
+                &mut out[..batch.len()]
+            )
         );
         for (l, (&k, &(score, _, _))) in batch.iter().zip(&out).enumerate() {
             let (q, t, start, end) = items[k];
@@ -1282,11 +1330,32 @@ mod tests {
             (50..400i32, 0..400i32, 0..300i32, 1..100i32).prop_map(|(a, b, o, e)| Scoring::dna(a, b, o, e).unwrap()),
         ];
         // Low-entropy DNA with N and lower case: ties, and so tie-breaks, are common.
-        let seq = || prop::collection::vec(prop::sample::select(b"AACGTNa".as_slice()), 0..=40);
+        let letters = b"AACGTNa".as_slice();
+        let seq = move |len: usize| prop::collection::vec(prop::sample::select(letters), 0..=len);
+        // Unrelated pairs, and a sequence against a copy with a few edits (substitutions,
+        // insertions, deletions), whose high scores make the bands of later passes narrow.
+        let edit = (any::<prop::sample::Index>(), 0..3u8, prop::sample::select(letters));
+        let homologous = (seq(70), prop::collection::vec(edit, 0..8)).prop_map(|(q, edits)| {
+            let mut t = q.clone();
+            for (at, kind, c) in edits {
+                match kind {
+                    0 if !t.is_empty() => {
+                        t.remove(at.index(t.len()));
+                    }
+                    1 => t.insert(at.index(t.len() + 1), c),
+                    _ if !t.is_empty() => {
+                        let k = at.index(t.len());
+                        t[k] = c;
+                    }
+                    _ => {}
+                }
+            }
+            (q, t)
+        });
         (
             sc,
             prop::sample::select(vec![Mode::Local, Mode::Global, Mode::SemiGlobal]),
-            prop::collection::vec((seq(), seq()), 0..40),
+            prop::collection::vec(prop_oneof![(seq(40), seq(40)), homologous], 0..40),
         )
     }
 
