@@ -108,40 +108,102 @@ pub fn isa() -> Isa {
     })
 }
 
-/// A vector of `i16` lanes with saturating arithmetic.
+/// A lane element: `i16` with saturating arithmetic, or `i32` for passes whose values leave
+/// the 16-bit range (plain arithmetic: a pass whose values stay within `NEG..=TOP` never
+/// wraps, as minus infinity is only ever one step from a true value).
+pub(crate) trait Elem: Pooled + Ord + Default + std::fmt::Debug {
+    /// Minus infinity, and the lowest value the range check accepts (see `striped`).
+    const NEG: Self;
+    /// The highest value the range check accepts.
+    const TOP: Self;
+    /// `v` clamped to `NEG..=TOP`.
+    fn of(v: i32) -> Self;
+    /// The value as an `i32`.
+    fn get(self) -> i32;
+    /// Addition as the SIMD lanes do it (saturating for `i16`, wrapping for `i32`).
+    fn lane_add(self, o: Self) -> Self;
+    /// Subtraction as the SIMD lanes do it.
+    fn lane_sub(self, o: Self) -> Self;
+    /// Wrapping addition.
+    fn wrapping_add(self, o: Self) -> Self;
+}
+
+impl Elem for i16 {
+    const NEG: i16 = i16::MIN;
+    const TOP: i16 = i16::MAX;
+    fn of(v: i32) -> i16 {
+        clamp16(v)
+    }
+    fn get(self) -> i32 {
+        self as i32
+    }
+    fn lane_add(self, o: i16) -> i16 {
+        self.saturating_add(o)
+    }
+    fn lane_sub(self, o: i16) -> i16 {
+        self.saturating_sub(o)
+    }
+    fn wrapping_add(self, o: i16) -> i16 {
+        i16::wrapping_add(self, o)
+    }
+}
+
+impl Elem for i32 {
+    const NEG: i32 = -(1 << 30);
+    const TOP: i32 = 1 << 30;
+    fn of(v: i32) -> i32 {
+        v.clamp(Self::NEG, Self::TOP)
+    }
+    fn get(self) -> i32 {
+        self
+    }
+    fn lane_add(self, o: i32) -> i32 {
+        self.wrapping_add(o)
+    }
+    fn lane_sub(self, o: i32) -> i32 {
+        self.wrapping_sub(o)
+    }
+    fn wrapping_add(self, o: i32) -> i32 {
+        i32::wrapping_add(self, o)
+    }
+}
+
+/// A vector of [`Elem`] lanes (`i16` lanes saturate, `i32` lanes wrap).
 ///
 /// # Safety
 /// Implementations use CPU-specific instructions: callers must only use a type whose ISA is
 /// available, and pass slices of at least `WIDTH` elements to `load` and `store`.
 pub(crate) trait Lanes: Copy {
+    /// The lane element.
+    type E: Elem;
     /// Number of lanes.
     const WIDTH: usize;
     /// All lanes set to `x`.
-    unsafe fn splat(x: i16) -> Self;
+    unsafe fn splat(x: Self::E) -> Self;
     /// The first `WIDTH` elements of `s`.
-    unsafe fn load(s: &[i16]) -> Self;
+    unsafe fn load(s: &[Self::E]) -> Self;
     /// Writes the lanes into the first `WIDTH` elements of `s`.
-    unsafe fn store(self, s: &mut [i16]);
+    unsafe fn store(self, s: &mut [Self::E]);
     /// `load(&s[at..])` without the bounds check, for the inner loops: the caller guarantees
     /// `at + WIDTH <= s.len()`.
     #[inline(always)]
-    unsafe fn load_at(s: &[i16], at: usize) -> Self {
+    unsafe fn load_at(s: &[Self::E], at: usize) -> Self {
         debug_assert!(at + Self::WIDTH <= s.len());
         // SAFETY: the caller guarantees the range.
         unsafe { Self::load(s.get_unchecked(at..)) }
     }
     /// `store(&mut s[at..])` without the bounds check; the caller guarantees the range.
     #[inline(always)]
-    unsafe fn store_at(self, s: &mut [i16], at: usize) {
+    unsafe fn store_at(self, s: &mut [Self::E], at: usize) {
         debug_assert!(at + Self::WIDTH <= s.len());
         // SAFETY: the caller guarantees the range.
         unsafe { self.store(s.get_unchecked_mut(at..)) }
     }
-    /// Lane-wise saturating addition.
+    /// Lane-wise [`Elem::lane_add`].
     unsafe fn adds(self, other: Self) -> Self;
     /// Lane-wise wrapping addition (for coordinates held as `u16`).
     unsafe fn add(self, other: Self) -> Self;
-    /// Lane-wise saturating subtraction.
+    /// Lane-wise [`Elem::lane_sub`].
     unsafe fn subs(self, other: Self) -> Self;
     /// Lane-wise maximum.
     unsafe fn max(self, other: Self) -> Self;
@@ -156,10 +218,17 @@ pub(crate) trait Lanes: Copy {
     /// Whether any lane of a mask (from `gt`/`eq`) is set.
     unsafe fn any(self) -> bool;
 
+    /// All lanes set to the small constant `x`.
+    #[inline(always)]
+    unsafe fn splat_i32(x: i32) -> Self {
+        // SAFETY: the caller guarantees the ISA.
+        unsafe { Self::splat(Self::E::of(x)) }
+    }
+
     /// The lanes moved up by one (lane `l` to `l + 1`), with `first` in lane 0.
     #[inline(always)]
-    unsafe fn shift_in(self, first: i16) -> Self {
-        let mut a = [0i16; 33];
+    unsafe fn shift_in(self, first: Self::E) -> Self {
+        let mut a = [Self::E::default(); 33];
         // SAFETY: the caller guarantees the ISA; `a` holds WIDTH + 1 <= 33 elements.
         unsafe {
             self.store(&mut a[1..]);
@@ -170,20 +239,20 @@ pub(crate) trait Lanes: Copy {
 
     /// The largest lane.
     #[inline(always)]
-    unsafe fn hmax(self) -> i16 {
-        let mut a = [i16::MIN; 32];
+    unsafe fn hmax(self) -> Self::E {
+        let mut a = [Self::E::NEG; 32];
         // SAFETY: the caller guarantees the ISA; WIDTH <= 32.
         unsafe { self.store(&mut a) };
-        a.into_iter().max().unwrap_or(i16::MIN)
+        a.into_iter().max().unwrap_or(Self::E::NEG)
     }
 
     /// The smallest lane.
     #[inline(always)]
-    unsafe fn hmin(self) -> i16 {
-        let mut a = [i16::MAX; 32];
+    unsafe fn hmin(self) -> Self::E {
+        let mut a = [Self::E::TOP; 32];
         // SAFETY: the caller guarantees the ISA; WIDTH <= 32.
         unsafe { self.store(&mut a) };
-        a.into_iter().min().unwrap_or(i16::MAX)
+        a.into_iter().min().unwrap_or(Self::E::TOP)
     }
 }
 
@@ -193,14 +262,21 @@ pub(crate) trait Lanes: Copy {
 struct Scratch<T: Pooled = i16>(Vec<T>);
 
 /// Element types with a per-thread pool of buffers.
-trait Pooled: Copy + 'static {
+pub(crate) trait Pooled: Copy + 'static {
     /// Runs `f` on this thread's pool.
     fn with_pool<R>(f: impl FnOnce(&mut Vec<Vec<Self>>) -> R) -> R;
 }
 
 thread_local! {
+    static POOL32: std::cell::RefCell<Vec<Vec<i32>>> = const { std::cell::RefCell::new(Vec::new()) };
     static POOL16: std::cell::RefCell<Vec<Vec<i16>>> = const { std::cell::RefCell::new(Vec::new()) };
     static POOL8: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl Pooled for i32 {
+    fn with_pool<R>(f: impl FnOnce(&mut Vec<Vec<i32>>) -> R) -> R {
+        POOL32.with(|p| f(&mut p.borrow_mut()))
+    }
 }
 
 impl Pooled for i16 {
@@ -262,7 +338,7 @@ fn clamp16(v: i32) -> i16 {
 }
 
 /// Where a kernel's substitution scores come from.
-trait ScoreSource<L: Lanes> {
+trait ScoreSource<L: Lanes<E = i16>> {
     /// Prepares row `i` (1-based, a query position).
     ///
     /// # Safety
@@ -286,7 +362,7 @@ struct SharedQuery<'a, L> {
     _lanes: std::marker::PhantomData<L>,
 }
 
-impl<'a, L: Lanes> SharedQuery<'a, L> {
+impl<'a, L: Lanes<E = i16>> SharedQuery<'a, L> {
     fn new(query: &'a [u8], targets: &[&[u8]], sc: &Scoring) -> Self {
         let (w, dim) = (L::WIDTH, sc.dim());
         let n = targets.iter().map(|t| t.len()).max().unwrap_or(0);
@@ -321,7 +397,7 @@ impl<'a, L: Lanes> SharedQuery<'a, L> {
     }
 }
 
-impl<L: Lanes> ScoreSource<L> for SharedQuery<'_, L> {
+impl<L: Lanes<E = i16>> ScoreSource<L> for SharedQuery<'_, L> {
     #[inline(always)]
     unsafe fn start_row(&mut self, i: usize) {
         self.row = self.query[i - 1] as usize * self.stride;
@@ -349,7 +425,7 @@ struct DnaPairs<L, const PEN_MAX: bool> {
     row_pen: L,
 }
 
-impl<L: Lanes, const PEN_MAX: bool> DnaPairs<L, PEN_MAX> {
+impl<L: Lanes<E = i16>, const PEN_MAX: bool> DnaPairs<L, PEN_MAX> {
     /// # Safety
     /// `L`'s ISA must be available.
     unsafe fn new(pairs: &[(&[u8], &[u8])], sc: &Scoring, match_score: i32, mismatch: i32) -> Self {
@@ -386,7 +462,7 @@ impl<L: Lanes, const PEN_MAX: bool> DnaPairs<L, PEN_MAX> {
     }
 }
 
-impl<L: Lanes, const PEN_MAX: bool> ScoreSource<L> for DnaPairs<L, PEN_MAX> {
+impl<L: Lanes<E = i16>, const PEN_MAX: bool> ScoreSource<L> for DnaPairs<L, PEN_MAX> {
     #[inline(always)]
     unsafe fn start_row(&mut self, i: usize) {
         let at = (i - 1) * L::WIDTH;
@@ -430,11 +506,11 @@ impl<L: Lanes> DirectionBits<L> {
         // SAFETY: the caller guarantees L's ISA.
         unsafe {
             DirectionBits {
-                zero: L::splat(0),
-                from_e: L::splat(reference::FROM_E as i16),
-                from_f: L::splat(reference::FROM_F as i16),
-                e_extended: L::splat(reference::E_EXTENDED as i16),
-                f_extended: L::splat(reference::F_EXTENDED as i16),
+                zero: L::splat_i32(0),
+                from_e: L::splat_i32(reference::FROM_E.into()),
+                from_f: L::splat_i32(reference::FROM_F.into()),
+                e_extended: L::splat_i32(reference::E_EXTENDED.into()),
+                f_extended: L::splat_i32(reference::F_EXTENDED.into()),
             }
         }
     }
@@ -481,7 +557,7 @@ const CAPTURE_MASKED: u8 = 2;
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn row<
-    L: Lanes,
+    L: Lanes<E = i16>,
     S: ScoreSource<L>,
     const ENDS: bool,
     const TRACE: bool,
@@ -567,7 +643,7 @@ unsafe fn row<
 /// # Safety
 /// `L`'s ISA must be available.
 #[inline(always)]
-unsafe fn kernel<L: Lanes, S: ScoreSource<L>, const ENDS: bool, const TRACE: bool>(
+unsafe fn kernel<L: Lanes<E = i16>, S: ScoreSource<L>, const ENDS: bool, const TRACE: bool>(
     src: &mut S,
     lens: &[(usize, usize)],
     sc: &Scoring,
@@ -690,7 +766,7 @@ unsafe fn kernel<L: Lanes, S: ScoreSource<L>, const ENDS: bool, const TRACE: boo
 /// # Safety
 /// `L`'s ISA must be available.
 #[inline(always)]
-unsafe fn dna_kernel<L: Lanes, const ENDS: bool, const TRACE: bool>(
+unsafe fn dna_kernel<L: Lanes<E = i16>, const ENDS: bool, const TRACE: bool>(
     pairs: &[(&[u8], &[u8])],
     sc: &Scoring,
     (a, b): (i32, i32),
@@ -733,7 +809,7 @@ fn fits_i16(m: usize, n: usize, start: Start, sc: &Scoring) -> bool {
 
 /// The kernel entry points of one ISA.
 macro_rules! entry_points {
-    ($lanes:ty, $bytes:ty, $(#[$feature:meta])*) => {
+    ($lanes:ty, $wide:ty, $bytes:ty, $(#[$feature:meta])*) => {
         /// Local scores of `query` against each target (codes) in byte lanes; `None` where a
         /// lane may have saturated.
         ///
@@ -770,25 +846,38 @@ macro_rules! entry_points {
         }
 
         /// The best cell of one pass of each query against `target` (codes) in striped
-        /// lanes; `None` where 16 bits did not suffice.
+        /// lanes, 32-bit if `wide`; `None` where the lanes' range did not suffice.
         ///
         /// # Safety
         /// The CPU must support this module's ISA.
         $(#[$feature])*
-        pub(super) unsafe fn striped_cells(queries: &[&[u8]], target: &[u8], sc: &Scoring, pass: (Start, End)) -> Vec<Option<(i32, usize, usize)>> {
+        pub(super) unsafe fn striped_cells(queries: &[&[u8]], target: &[u8], sc: &Scoring, pass: (Start, End), wide: bool) -> Vec<Option<(i32, usize, usize)>> {
             // SAFETY: the caller guarantees the ISA.
-            unsafe { super::striped::best_cells::<$lanes>(queries, target, sc, pass) }
+            unsafe {
+                if wide {
+                    super::striped::best_cells::<$wide>(queries, target, sc, pass)
+                } else {
+                    super::striped::best_cells::<$lanes>(queries, target, sc, pass)
+                }
+            }
         }
 
-        /// The global alignment of `query` against `target` (codes) in striped lanes, with
-        /// blocks of direction bits of about `block_cells`; `None` if 16 bits did not suffice.
+        /// The global alignment of `query` against `target` (codes) in striped lanes, 32-bit
+        /// if `wide`, with blocks of direction bits of about `block_cells`; `None` if the
+        /// lanes' range did not suffice.
         ///
         /// # Safety
         /// The CPU must support this module's ISA.
         $(#[$feature])*
-        pub(super) unsafe fn striped_traceback(query: &[u8], target: &[u8], sc: &Scoring, block_cells: usize) -> Option<(i32, crate::alignment::Cigar)> {
+        pub(super) unsafe fn striped_traceback(query: &[u8], target: &[u8], sc: &Scoring, block_cells: usize, wide: bool) -> Option<(i32, crate::alignment::Cigar)> {
             // SAFETY: the caller guarantees the ISA.
-            unsafe { super::striped::traceback::<$lanes>(query, target, sc, block_cells) }
+            unsafe {
+                if wide {
+                    super::striped::traceback::<$wide>(query, target, sc, block_cells)
+                } else {
+                    super::striped::traceback::<$lanes>(query, target, sc, block_cells)
+                }
+            }
         }
 
         /// Global alignments of DNA windows (residues), one per lane, over the diagonals
@@ -806,38 +895,37 @@ macro_rules! entry_points {
 }
 use entry_points;
 
-/// The [`Lanes`] (`i16`) and [`ByteLanes`] (`u8`, twice as many) types of an x86 ISA, from
-/// its register type and intrinsics: AVX2 and SSE4.1 differ only in names and widths.
+/// One [`Lanes`] type of an x86 ISA from its register type and intrinsics.
 #[cfg(target_arch = "x86_64")]
-macro_rules! x86_lanes {
+macro_rules! x86_int_lanes {
     (
-        $lanes:ident, $bytes:ident, $reg:ty, $width:literal, $feature:literal,
-        load: $loadu:ident, store: $storeu:ident, blend: $blend:ident, movemask: $movemask:ident,
-        i16: [$set1:ident, $add:ident, $adds:ident, $subs:ident, $max:ident, $min:ident, $gt:ident, $eq:ident],
-        u8: [$set1_8:ident, $adds_8:ident, $subs_8:ident, $max_8:ident, $gt_8:ident, $shuffle:ident, $table16:ident] $(,)?
+        $lanes:ident, $elem:ty, $reg:ty, $width:expr,
+        [$loadu:ident, $storeu:ident, $blend:ident, $movemask:ident],
+        [$set1:ident, $add:ident, $adds:ident, $subs:ident, $max:ident, $min:ident, $gt:ident, $eq:ident] $(,)?
     ) => {
         #[derive(Clone, Copy)]
         pub(super) struct $lanes($reg);
 
-        // SAFETY (every method, both types): the kernels run these only where the ISA is
-        // available (`Isa::available`), and `load`/`store` callers pass at least `WIDTH`
-        // elements; loads and stores are unaligned.
+        // SAFETY (every method): the kernels run these only where the ISA is available
+        // (`Isa::available`), and `load`/`store` callers pass at least `WIDTH` elements; loads
+        // and stores are unaligned.
         impl super::Lanes for $lanes {
+            type E = $elem;
             const WIDTH: usize = $width;
 
             #[inline(always)]
-            unsafe fn splat(x: i16) -> Self {
+            unsafe fn splat(x: $elem) -> Self {
                 unsafe { $lanes($set1(x)) }
             }
 
             #[inline(always)]
-            unsafe fn load(s: &[i16]) -> Self {
+            unsafe fn load(s: &[$elem]) -> Self {
                 debug_assert!(s.len() >= $width);
                 unsafe { $lanes($loadu(s.as_ptr().cast())) }
             }
 
             #[inline(always)]
-            unsafe fn store(self, s: &mut [i16]) {
+            unsafe fn store(self, s: &mut [$elem]) {
                 debug_assert!(s.len() >= $width);
                 unsafe { $storeu(s.as_mut_ptr().cast(), self.0) }
             }
@@ -887,6 +975,33 @@ macro_rules! x86_lanes {
                 unsafe { $movemask(self.0) != 0 }
             }
         }
+    };
+}
+#[cfg(target_arch = "x86_64")]
+use x86_int_lanes;
+
+/// The [`Lanes`] types (`i16`, and `i32` with half as many lanes) and the [`ByteLanes`] type
+/// (`u8`, twice as many) of an x86 ISA, from its register type and intrinsics: AVX2 and
+/// SSE4.1 differ only in names and widths. 32-bit lanes add and subtract without saturation.
+#[cfg(target_arch = "x86_64")]
+macro_rules! x86_lanes {
+    (
+        $lanes:ident, $wide:ident, $bytes:ident, $reg:ty, $width:literal, $feature:literal,
+        load: $loadu:ident, store: $storeu:ident, blend: $blend:ident, movemask: $movemask:ident,
+        i16: [$set1:ident, $add:ident, $adds:ident, $subs:ident, $max:ident, $min:ident, $gt:ident, $eq:ident],
+        i32: [$set1_32:ident, $add_32:ident, $sub_32:ident, $max_32:ident, $min_32:ident, $gt_32:ident, $eq_32:ident],
+        u8: [$set1_8:ident, $adds_8:ident, $subs_8:ident, $max_8:ident, $gt_8:ident, $shuffle:ident, $table16:ident] $(,)?
+    ) => {
+        super::x86_int_lanes!(
+            $lanes, i16, $reg, $width,
+            [$loadu, $storeu, $blend, $movemask],
+            [$set1, $add, $adds, $subs, $max, $min, $gt, $eq],
+        );
+        super::x86_int_lanes!(
+            $wide, i32, $reg, $width / 2,
+            [$loadu, $storeu, $blend, $movemask],
+            [$set1_32, $add_32, $add_32, $sub_32, $max_32, $min_32, $gt_32, $eq_32],
+        );
 
         #[derive(Clone, Copy)]
         pub(super) struct $bytes($reg);
@@ -938,7 +1053,7 @@ macro_rules! x86_lanes {
             }
         }
 
-        super::entry_points!($lanes, $bytes, #[target_feature(enable = $feature)]);
+        super::entry_points!($lanes, $wide, $bytes, #[target_feature(enable = $feature)]);
     };
 }
 #[cfg(target_arch = "x86_64")]
@@ -1046,19 +1161,36 @@ pub(crate) fn pair_cells(
         dna.is_some() && m * n <= LANE_CELLS && fits_i16(m, n, pass.0, sc)
     });
     // Long pairs, and pairs with a substitution matrix: one at a time in striped lanes, the
-    // pairs sharing a target (a genome) sharing its profile.
+    // pairs sharing a target (a genome) sharing its profile; 16-bit lanes where the scoring
+    // allows, then 32-bit lanes for the pairs whose values left the 16-bit range.
     let mut slow = slow;
     slow.sort_by_key(|&k| (pairs[k].1.as_ptr(), pairs[k].1.len(), k));
     for group in slow.chunk_by(|&a, &b| std::ptr::eq(pairs[a].1, pairs[b].1)) {
         let target = pairs[group[0]].1;
-        let striped = if striped::usable(sc) {
-            let queries: Vec<Vec<u8>> = group.iter().map(|&k| sc.encode(pairs[k].0)).collect();
-            let refs: Vec<&[u8]> = queries.iter().map(Vec::as_slice).collect();
-            on_isa!(isa, striped_cells(&refs, &sc.encode(target), sc, pass))
-        } else {
-            vec![None; group.len()]
-        };
-        for (&k, cell) in group.iter().zip(striped) {
+        let tc = sc.encode(target);
+        let queries: Vec<Vec<u8>> = group.iter().map(|&k| sc.encode(pairs[k].0)).collect();
+        let refs: Vec<&[u8]> = queries.iter().map(Vec::as_slice).collect();
+        // Pairs whose known score is already out of the 16-bit range go to 32 bits at once.
+        let narrow: Vec<usize> = (0..group.len())
+            .filter(|&g| striped::usable(sc) && floors.is_none_or(|f| striped::fits::<i16>(0, f[group[g]], sc)))
+            .collect();
+        let mut found = vec![None; group.len()];
+        let narrow_refs: Vec<&[u8]> = narrow.iter().map(|&g| refs[g]).collect();
+        for (&g, cell) in narrow
+            .iter()
+            .zip(on_isa!(isa, striped_cells(&narrow_refs, &tc, sc, pass, false)))
+        {
+            found[g] = cell;
+        }
+        let wider: Vec<usize> = (0..group.len()).filter(|&g| found[g].is_none()).collect();
+        if !wider.is_empty() {
+            let wide_refs: Vec<&[u8]> = wider.iter().map(|&g| refs[g]).collect();
+            let wide = on_isa!(isa, striped_cells(&wide_refs, &tc, sc, pass, true));
+            for (&g, cell) in wider.iter().zip(wide) {
+                found[g] = cell;
+            }
+        }
+        for (&k, cell) in group.iter().zip(found) {
             cells[k] = Some(cell.unwrap_or_else(|| reference::pass_cell(pairs[k].0, target, sc, pass)));
         }
     }
@@ -1154,13 +1286,13 @@ pub(crate) fn align_windows(isa: Isa, items: &[Window], sc: &Scoring) -> Vec<ref
     for k in slow {
         let (q, t, start, end) = items[k];
         let (qw, tw) = window(k);
-        let striped = (striped::usable(sc) && !qw.is_empty() && !tw.is_empty())
-            .then(|| {
-                on_isa!(
-                    isa,
-                    striped_traceback(&sc.encode(qw), &sc.encode(tw), sc, striped::BLOCK_CELLS)
-                )
-            })
+        // 16-bit lanes where the scoring and the score allow, else (or if they did not
+        // suffice) 32-bit.
+        let (qc, tc) = (sc.encode(qw), sc.encode(tw));
+        let trace = |wide: bool| on_isa!(isa, striped_traceback(&qc, &tc, sc, striped::BLOCK_CELLS, wide));
+        let narrow = striped::usable(sc) && striped::fits::<i16>(0, end.score, sc);
+        let striped = (!qw.is_empty() && !tw.is_empty())
+            .then(|| narrow.then(|| trace(false)).flatten().or_else(|| trace(true)))
             .flatten();
         done[k] = Some(match striped {
             Some((score, path)) => {
@@ -1450,10 +1582,10 @@ mod tests {
             let (qc, tc) = (sc.encode(&q), sc.encode(&t));
             for pass in PASSES {
                 let want = reference::pass_cell(&q, &t, &sc, pass);
-                for isa in isas() {
-                    match on_isa!(isa, striped_cells(&[&qc], &tc, &sc, pass))[0] {
-                        Some(got) => prop_assert_eq!(got, want, "{:?} {:?}", isa, pass),
-                        None => prop_assert!(may_overflow(&sc), "{:?} {:?} gave up", isa, pass),
+                for (isa, wide) in isas().into_iter().flat_map(|i| [(i, false), (i, true)]) {
+                    match on_isa!(isa, striped_cells(&[&qc], &tc, &sc, pass, wide))[0] {
+                        Some(got) => prop_assert_eq!(got, want, "{:?} {:?} {}", isa, pass, wide),
+                        None => prop_assert!(!wide && may_overflow(&sc), "{:?} {:?} {} gave up", isa, pass, wide),
                     }
                 }
             }
@@ -1466,14 +1598,14 @@ mod tests {
             let want = reference::align_window(&q, &t, &sc, (0, 0), end);
             // One row per block, a few rows per block, and the whole matrix in one block.
             for block_cells in [1, 300, usize::MAX / 2] {
-                for isa in isas() {
-                    match on_isa!(isa, striped_traceback(&qc, &tc, &sc, block_cells)) {
+                for (isa, wide) in isas().into_iter().flat_map(|i| [(i, false), (i, true)]) {
+                    match on_isa!(isa, striped_traceback(&qc, &tc, &sc, block_cells, wide)) {
                         Some((score, path)) => {
                             prop_assert_eq!(score, end.score);
                             let got = reference::raw_from_path(&q, &t, &sc, (0, 0), end, &path);
-                            prop_assert_eq!(&got, &want, "{:?} {}", isa, block_cells);
+                            prop_assert_eq!(&got, &want, "{:?} {} {}", isa, block_cells, wide);
                         }
-                        None => prop_assert!(may_overflow(&sc), "{:?} gave up", isa),
+                        None => prop_assert!(!wide && may_overflow(&sc), "{:?} {} gave up", isa, wide),
                     }
                 }
             }
@@ -1481,18 +1613,23 @@ mod tests {
     }
 
     #[test]
-    fn long_pairs_run_striped_and_fall_back_past_16_bits() {
+    fn long_pairs_run_striped_and_widen_past_16_bits() {
         let (q, t) = reference::tests::diverged_pair(1500, 0x2545f4914f6cdd1d);
-        // Scores near 2700, and with the larger scores near 40000: past the striped range, so
-        // those passes give up and the reference computes them.
+        // Scores near 2700, and with the larger scores near 40000: past the 16-bit range, so
+        // those passes give up and 32-bit lanes compute them.
         for sc in [Scoring::dna(2, 4, 4, 2).unwrap(), Scoring::dna(30, 60, 60, 30).unwrap()] {
             let (qc, tc) = (sc.encode(&q), sc.encode(&t));
             for mode in [Mode::Local, Mode::Global, Mode::SemiGlobal] {
                 let end = reference::find_end(&q, &t, &sc, mode).unwrap();
                 let want = reference::align_from_end(&q, &t, &sc, mode, end);
+                let cell = reference::pass_cell(&q, &t, &sc, forward_pass(mode));
                 for isa in isas() {
-                    let striped = on_isa!(isa, striped_cells(&[&qc], &tc, &sc, forward_pass(mode)))[0];
-                    assert_eq!(striped.is_some(), sc.max_step() < 10, "{isa:?} {mode:?}");
+                    let narrow = on_isa!(isa, striped_cells(&[&qc], &tc, &sc, forward_pass(mode), false))[0];
+                    assert_eq!(narrow.is_some(), sc.max_step() < 10, "{isa:?} {mode:?}");
+                    let wide = on_isa!(isa, striped_cells(&[&qc], &tc, &sc, forward_pass(mode), true))[0];
+                    assert_eq!(wide, Some(cell), "{isa:?} {mode:?}");
+                    let traced = on_isa!(isa, striped_traceback(&qc, &tc, &sc, striped::BLOCK_CELLS, true));
+                    assert!(traced.is_some(), "{isa:?} {mode:?}");
                     assert_eq!(
                         pair_ends(isa, &[(&q, &t)], &sc, mode),
                         vec![Some(end)],

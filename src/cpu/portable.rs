@@ -1,49 +1,57 @@
-//! Portable lanes: eight `i16` in an array; runs on any CPU and checks the others in tests.
+//! Portable lanes: eight `i16` or `i32` in an array; runs on any CPU and checks the others in
+//! tests.
 
-use super::{ByteLanes, End, Lanes, Scoring, Start};
+use super::{ByteLanes, Elem, End, Lanes, Scoring, Start};
 
+/// Eight lanes of `E` in an array.
 #[derive(Clone, Copy)]
-pub(super) struct Portable([i16; 8]);
+pub(super) struct Portable<E>([E; 8]);
 
-impl Portable {
+impl<E: Elem> Portable<E> {
     #[inline(always)]
-    fn map(self, o: Self, f: impl Fn(i16, i16) -> i16) -> Self {
+    fn map(self, o: Self, f: impl Fn(E, E) -> E) -> Self {
         Portable(std::array::from_fn(|k| f(self.0[k], o.0[k])))
+    }
+
+    #[inline(always)]
+    fn mask(self, o: Self, f: impl Fn(E, E) -> bool) -> Self {
+        self.map(o, |a, b| if f(a, b) { E::of(-1) } else { E::default() })
     }
 }
 
 // Plain Rust: `unsafe` only because the trait's other implementations need it.
-impl Lanes for Portable {
+impl<E: Elem> Lanes for Portable<E> {
+    type E = E;
     const WIDTH: usize = 8;
 
     #[inline(always)]
-    unsafe fn splat(x: i16) -> Self {
+    unsafe fn splat(x: E) -> Self {
         Portable([x; 8])
     }
 
     #[inline(always)]
-    unsafe fn load(s: &[i16]) -> Self {
+    unsafe fn load(s: &[E]) -> Self {
         Portable(s[..8].try_into().expect("eight lanes"))
     }
 
     #[inline(always)]
-    unsafe fn store(self, s: &mut [i16]) {
+    unsafe fn store(self, s: &mut [E]) {
         s[..8].copy_from_slice(&self.0);
     }
 
     #[inline(always)]
     unsafe fn adds(self, o: Self) -> Self {
-        self.map(o, i16::saturating_add)
+        self.map(o, E::lane_add)
     }
 
     #[inline(always)]
     unsafe fn add(self, o: Self) -> Self {
-        self.map(o, i16::wrapping_add)
+        self.map(o, E::wrapping_add)
     }
 
     #[inline(always)]
     unsafe fn subs(self, o: Self) -> Self {
-        self.map(o, i16::saturating_sub)
+        self.map(o, E::lane_sub)
     }
 
     #[inline(always)]
@@ -58,22 +66,24 @@ impl Lanes for Portable {
 
     #[inline(always)]
     unsafe fn gt(self, o: Self) -> Self {
-        self.map(o, |a, b| if a > b { -1 } else { 0 })
+        self.mask(o, |a, b| a > b)
     }
 
     #[inline(always)]
     unsafe fn eq(self, o: Self) -> Self {
-        self.map(o, |a, b| if a == b { -1 } else { 0 })
+        self.mask(o, |a, b| a == b)
     }
 
     #[inline(always)]
     unsafe fn select(mask: Self, a: Self, b: Self) -> Self {
-        Portable(std::array::from_fn(|k| if mask.0[k] != 0 { a.0[k] } else { b.0[k] }))
+        Portable(std::array::from_fn(|k| {
+            if mask.0[k] != E::default() { a.0[k] } else { b.0[k] }
+        }))
     }
 
     #[inline(always)]
     unsafe fn any(self) -> bool {
-        self.0.iter().any(|&x| x != 0)
+        self.0.iter().any(|&x| x != E::default())
     }
 }
 
@@ -127,4 +137,4 @@ impl ByteLanes for PortableBytes {
     }
 }
 
-super::entry_points!(Portable, PortableBytes,);
+super::entry_points!(Portable<i16>, Portable<i32>, PortableBytes,);

@@ -15,7 +15,7 @@
 //! inside the `i16` range, no sum in the pass saturated and every value is the reference's; a
 //! pass that leaves that range reports `None` and the caller runs the reference instead.
 
-use super::{DirectionBits, Lanes, Scratch};
+use super::{DirectionBits, Elem, Lanes, Scratch};
 use crate::reference::{self, Rows, Start};
 use crate::scoring::Scoring;
 
@@ -28,25 +28,25 @@ pub(super) fn usable(sc: &Scoring) -> bool {
 /// one row where a row is longer.
 pub(super) const BLOCK_CELLS: usize = 1 << 23;
 
-/// A target laid out for striped rows of `W` lanes: built once, shared by every query.
-pub(super) struct Profile {
+/// A target laid out for striped rows of `W` lanes of `E`: built once, shared by every query.
+pub(super) struct Profile<E: Elem> {
     n: usize,
     seg: usize,
     /// `scores[(c*seg + v)*W + s]`: the score of query code `c` against column `s*seg + v + 1`.
-    scores: Scratch,
+    scores: Scratch<E>,
 }
 
-impl Profile {
+impl<E: Elem> Profile<E> {
     /// The profile of `target` (codes) for `w` lanes.
-    pub(super) fn new(target: &[u8], sc: &Scoring, w: usize) -> Profile {
+    pub(super) fn new(target: &[u8], sc: &Scoring, w: usize) -> Profile<E> {
         let n = target.len();
         let seg = n.div_ceil(w).max(1);
-        let mut scores = Scratch::new(sc.dim() * seg * w, 0);
+        let mut scores = Scratch::new(sc.dim() * seg * w, E::default());
         for (c, plane) in scores.chunks_exact_mut(seg * w).enumerate() {
             let row = sc.profile_row(c as u8);
             for (s, lane) in target.chunks(seg).enumerate() {
                 for (v, &tc) in lane.iter().enumerate() {
-                    plane[v * w + s] = row[tc as usize] as i16;
+                    plane[v * w + s] = E::of(row[tc as usize]);
                 }
             }
         }
@@ -55,14 +55,14 @@ impl Profile {
 }
 
 /// The DP of one target against query rows, two rows at a time (`prev` and the current one).
-pub(super) struct Striped<'a, L> {
+pub(super) struct Striped<'a, L: Lanes> {
     sc: &'a Scoring,
-    p: &'a Profile,
-    h: Scratch,
-    f: Scratch,
-    e: Scratch,
-    h_prev: Scratch,
-    f_prev: Scratch,
+    p: &'a Profile<L::E>,
+    h: Scratch<L::E>,
+    f: Scratch<L::E>,
+    e: Scratch<L::E>,
+    h_prev: Scratch<L::E>,
+    f_prev: Scratch<L::E>,
     /// Smallest and largest H (and border) seen, for the range check.
     low: L,
     high: L,
@@ -76,27 +76,27 @@ impl<'a, L: Lanes> Striped<'a, L> {
     /// # Safety
     /// `L`'s ISA must be available.
     #[inline(always)]
-    pub(super) unsafe fn new(p: &'a Profile, sc: &'a Scoring, row0: Start) -> Self {
+    pub(super) unsafe fn new(p: &'a Profile<L::E>, sc: &'a Scoring, row0: Start) -> Self {
         let (w, n, seg) = (L::WIDTH, p.n, p.seg);
         debug_assert_eq!(p.scores.len(), sc.dim() * seg * w);
-        let mut h = Scratch::new(seg * w, 0);
+        let mut h = Scratch::new(seg * w, L::E::default());
         for s in 0..w {
             for v in 0..seg {
                 let j = (s * seg + v + 1).min(n);
-                h[v * w + s] = super::clamp16(reference::border(row0, j, sc));
+                h[v * w + s] = L::E::of(reference::border(row0, j, sc));
             }
         }
         Striped {
             sc,
             p,
             h,
-            f: Scratch::new(seg * w, i16::MIN),
-            e: Scratch::new(seg * w, i16::MIN),
-            h_prev: Scratch::new(seg * w, 0),
-            f_prev: Scratch::new(seg * w, i16::MIN),
+            f: Scratch::new(seg * w, L::E::NEG),
+            e: Scratch::new(seg * w, L::E::NEG),
+            h_prev: Scratch::new(seg * w, L::E::default()),
+            f_prev: Scratch::new(seg * w, L::E::NEG),
             // SAFETY: the caller guarantees L's ISA.
-            low: unsafe { L::splat(i16::MAX) },
-            high: unsafe { L::splat(i16::MIN) },
+            low: unsafe { L::splat(L::E::TOP) },
+            high: unsafe { L::splat(L::E::NEG) },
             low_border: reference::border(row0, n, sc),
         }
     }
@@ -110,7 +110,7 @@ impl<'a, L: Lanes> Striped<'a, L> {
     /// H of the current row at column `j >= 1`.
     #[inline(always)]
     fn h_at(&self, j: usize) -> i32 {
-        self.h[self.index(j)] as i32
+        self.h[self.index(j)].get()
     }
 
     /// Advances from row `i-1` to row `i` (query code `qc`), given H of column 0 in both rows
@@ -125,12 +125,12 @@ impl<'a, L: Lanes> Striped<'a, L> {
         &mut self,
         qc: u8,
         (up0, left0): (i32, i32),
-        dirs: &mut [i16],
-    ) -> i16 {
+        dirs: &mut [L::E],
+    ) -> L::E {
         let (w, seg) = (L::WIDTH, self.p.seg);
         let (oe_s, ext_s) = (self.sc.gap_open() + self.sc.gap_extend(), self.sc.gap_extend());
         self.low_border = self.low_border.min(left0);
-        let (up0, left0) = (super::clamp16(up0), super::clamp16(left0));
+        let (up0, left0) = (L::E::of(up0), L::E::of(left0));
         std::mem::swap(&mut self.h, &mut self.h_prev);
         std::mem::swap(&mut self.f, &mut self.f_prev);
         let last = (seg - 1) * w;
@@ -141,13 +141,13 @@ impl<'a, L: Lanes> Striped<'a, L> {
         // offset is v * W with v < seg.
         unsafe {
             let (oe, ext, zero, neg) = (
-                L::splat(oe_s as i16),
-                L::splat(ext_s as i16),
-                L::splat(0),
-                L::splat(i16::MIN),
+                L::splat_i32(oe_s),
+                L::splat_i32(ext_s),
+                L::splat_i32(0),
+                L::splat(L::E::NEG),
             );
             let mut diag = L::load_at(h_prev, last).shift_in(up0);
-            let mut e_in = neg.shift_in(super::clamp16(left0 as i32 - oe_s));
+            let mut e_in = neg.shift_in(L::E::of(left0.get() - oe_s));
             let (mut high, mut low) = (neg, self.low);
             for v in 0..seg {
                 let at = v * w;
@@ -169,7 +169,7 @@ impl<'a, L: Lanes> Striped<'a, L> {
             // E entering each lane from the lane before; at most W passes, as each shifts one
             // lane further and lane 0's E was exact from the start.
             'lazy: for _ in 0..w {
-                e_in = e_in.shift_in(i16::MIN);
+                e_in = e_in.shift_in(L::E::NEG);
                 for v in 0..seg {
                     let at = v * w;
                     let ev = L::load_at(e, at);
@@ -199,7 +199,7 @@ impl<'a, L: Lanes> Striped<'a, L> {
     /// # Safety
     /// As [`Striped::advance`]; `dirs` holds `seg * W` elements.
     #[inline(always)]
-    unsafe fn directions(&self, qc: u8, (up0, left0): (i16, i16), (oe, ext): (L, L), dirs: &mut [i16]) {
+    unsafe fn directions(&self, qc: u8, (up0, left0): (L::E, L::E), (oe, ext): (L, L), dirs: &mut [L::E]) {
         let (w, seg) = (L::WIDTH, self.p.seg);
         let last = (seg - 1) * w;
         let prof = &self.p.scores[qc as usize * seg * w..][..seg * w];
@@ -215,7 +215,7 @@ impl<'a, L: Lanes> Striped<'a, L> {
             let dir_bits = DirectionBits::<L>::new();
             let mut diag = L::load_at(h_prev, last).shift_in(up0);
             let mut left = L::load_at(h, last).shift_in(left0);
-            let mut e_left = L::load_at(e, last).shift_in(i16::MIN);
+            let mut e_left = L::load_at(e, last).shift_in(L::E::NEG);
             for v in 0..seg {
                 let at = v * w;
                 let (e_open, e_ext) = (left.subs(oe), e_left.subs(ext));
@@ -241,11 +241,9 @@ impl<L: Lanes> Striped<'_, L> {
     /// `L`'s ISA must be available.
     #[inline(always)]
     unsafe fn exact(&self) -> bool {
-        let margin = 2 * self.sc.max_step();
         // SAFETY: the caller guarantees L's ISA.
-        let (low, high) = unsafe { (self.low.hmin() as i64, self.high.hmax() as i64) };
-        let low = low.min(self.low_border as i64);
-        low >= i16::MIN as i64 + margin && high <= i16::MAX as i64 - margin
+        let (low, high) = unsafe { (self.low.hmin().get(), self.high.hmax().get()) };
+        fits::<L::E>(low.min(self.low_border), high, self.sc)
     }
 
     /// The first real column of the current row holding `score`, if any.
@@ -253,21 +251,21 @@ impl<L: Lanes> Striped<'_, L> {
     /// # Safety
     /// `L`'s ISA must be available.
     #[inline(always)]
-    unsafe fn first_column(&self, score: i16) -> Option<usize> {
+    unsafe fn first_column(&self, score: L::E) -> Option<usize> {
         let (w, seg) = (L::WIDTH, self.p.seg);
         // SAFETY: the caller guarantees L's ISA; offsets are v * W with v < seg.
         let lanes = unsafe {
-            let (target, mut hit) = (L::splat(score), L::splat(0));
+            let (target, mut hit) = (L::splat(score), L::splat_i32(0));
             for v in 0..seg {
-                hit = L::select(L::load_at(&self.h, v * w).eq(target), L::splat(-1), hit);
+                hit = L::select(L::load_at(&self.h, v * w).eq(target), L::splat_i32(-1), hit);
             }
-            let mut lanes = [0i16; 32];
+            let mut lanes = [L::E::default(); 32];
             hit.store(&mut lanes);
             lanes
         };
         // Columns grow with the lane first, then with the vector: the first lane with a hit
         // holds the first column.
-        let s = (0..w).find(|&s| lanes[s] != 0)?;
+        let s = (0..w).find(|&s| lanes[s] != L::E::default())?;
         let v = (0..seg).find(|&v| self.h[v * w + s] == score)?;
         Some(s * seg + v + 1).filter(|&j| j <= self.p.n)
     }
@@ -281,7 +279,7 @@ impl<L: Lanes> Striped<'_, L> {
         for s in 0..w {
             for v in 0..seg {
                 let j = s * seg + v + 1;
-                let h = self.h[v * w + s] as i32;
+                let h = self.h[v * w + s].get();
                 if j <= self.p.n && h > best.0 {
                     best = (h, j);
                 }
@@ -289,6 +287,18 @@ impl<L: Lanes> Striped<'_, L> {
         }
         best
     }
+}
+
+/// Whether H values within `low..=high` leave two steps of room inside `E`'s range, so that
+/// no sum of a pass that stays within them saturated or wrapped.
+pub(super) fn fits<E: Elem>(low: i32, high: i32, sc: &Scoring) -> bool {
+    within::<E>(low, high, 2 * sc.max_step())
+}
+
+/// [`fits`] with the margin computed: `2 * sc.max_step()`.
+#[inline(always)]
+fn within<E: Elem>(low: i32, high: i32, margin: i64) -> bool {
+    low as i64 >= E::NEG.get() as i64 + margin && high as i64 <= E::TOP.get() as i64 - margin
 }
 
 /// The best cell `(score, i, j)` of `pass` over each query against `target` (codes, all
@@ -307,6 +317,7 @@ pub(super) unsafe fn best_cells<L: Lanes>(
     let n = target.len();
     let row0 = if start == Start::Anchored { start } else { Start::Local };
     let profile = Profile::new(target, sc, L::WIDTH);
+    let margin = 2 * sc.max_step();
     // A loop, not a closure: closures do not inherit the caller's target features.
     let mut cells = Vec::with_capacity(queries.len());
     'query: for query in queries {
@@ -323,14 +334,19 @@ pub(super) unsafe fn best_cells<L: Lanes>(
                 } else {
                     st.advance::<false, false>(qc, (up0, left0), &mut [])
                 };
+                if !within::<L::E>(0, high.get(), margin) {
+                    // Out of range already: stop rather than finish a pass that cannot count.
+                    cells.push(None);
+                    continue 'query;
+                }
                 match end {
                     // Earlier rows win ties, so only a strictly better row moves the best cell.
-                    End::Anywhere if high as i32 > best.0 => {
+                    End::Anywhere if high.get() > best.0 => {
                         let Some(j) = st.first_column(high) else {
                             cells.push(None);
                             continue 'query;
                         };
-                        best = (high as i32, i, j);
+                        best = (high.get(), i, j);
                     }
                     End::LastRow if i == m => {
                         let (score, j) = st.row_best(left0);
@@ -350,14 +366,14 @@ pub(super) unsafe fn best_cells<L: Lanes>(
 
 /// [`Rows`] in striped lanes for [`reference::global_traceback`], over the whole target in
 /// every block (a row's values do not depend on the columns after them).
-struct TraceRows<'a, 'q, L> {
+struct TraceRows<'a, 'q, L: Lanes> {
     st: Striped<'a, L>,
     query: &'q [u8],
-    dirs: Scratch,
+    dirs: Scratch<L::E>,
 }
 
 impl<L: Lanes> Rows for TraceRows<'_, '_, L> {
-    type Saved = (Vec<i16>, Vec<i16>);
+    type Saved = (Vec<L::E>, Vec<L::E>);
 
     #[inline(always)]
     fn advance(&mut self, i: usize, block_row: Option<usize>) {
@@ -394,7 +410,7 @@ impl<L: Lanes> Rows for TraceRows<'_, '_, L> {
         self.st.f.copy_from_slice(f);
         let len = rows * self.st.h.len();
         if self.dirs.len() < len {
-            self.dirs = Scratch::new(len, 0);
+            self.dirs = Scratch::new(len, L::E::default());
         }
     }
 
@@ -405,7 +421,7 @@ impl<L: Lanes> Rows for TraceRows<'_, '_, L> {
 
     #[inline(always)]
     fn dir(&self, r: usize, j: usize) -> u8 {
-        self.dirs[(r - 1) * self.st.h.len() + self.st.index(j)] as u8
+        self.dirs[(r - 1) * self.st.h.len() + self.st.index(j)].get() as u8
     }
 }
 
@@ -430,7 +446,7 @@ pub(super) unsafe fn traceback<L: Lanes>(
     let mut rows = TraceRows {
         st,
         query,
-        dirs: Scratch::new(0, 0),
+        dirs: Scratch::new(0, L::E::default()),
     };
     let result = reference::global_traceback(query.len(), target.len(), sc, rows_per_block, &mut rows);
     // SAFETY: as above.
