@@ -22,7 +22,8 @@
 //! provably within `±I16_SAFE`, half of the `i16` range ([`value_bound`] times the largest
 //! single DP step). Saturation then never touches a value that matters and the masks below
 //! (adding `i16::MIN`) can never beat a true value. Striped passes check the range they
-//! reached instead. Anything else is computed by the `i32` reference. Scores are therefore
+//! reached instead, and a pass out of the 16-bit range runs again in 32-bit striped lanes;
+//! only past those does the `i32` reference compute it. Scores are therefore
 //! always exact, and the alignment itself (end, start, path) follows the reference's steps, so
 //! output is byte-identical.
 

@@ -10,10 +10,11 @@
 //! beat a real cell of their row that improves on the rows before, and never fall below the
 //! real cells and borders they extend, so the range check below stays valid with them in it.
 //!
-//! Exactness without a bound known in advance: arithmetic saturates, and the pass tracks the
-//! smallest and largest H it computed. If every H stays at least two steps ([`Scoring::max_step`])
-//! inside the `i16` range, no sum in the pass saturated and every value is the reference's; a
-//! pass that leaves that range reports `None` and the caller runs the reference instead.
+//! Exactness without a bound known in advance: 16-bit arithmetic saturates (32-bit wraps), and
+//! the pass tracks the smallest and largest H it computed. If every H stays at least two steps
+//! ([`Scoring::max_step`]) inside the lanes' range ([`Elem`]'s `NEG..=TOP`), no sum in the pass
+//! saturated or wrapped and every value is the reference's; a pass that leaves that range
+//! reports `None`, and the caller runs it in 32-bit lanes (after 16) or the reference.
 
 use super::{DirectionBits, Elem, Lanes, Scratch};
 use crate::reference::{self, Rows, Start};
