@@ -82,15 +82,8 @@ pub(crate) fn union(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cpu::tests::PASSES;
     use proptest::prelude::*;
-
-    const PASSES: [(Start, End); 5] = [
-        (Start::Local, End::Anywhere),
-        (Start::TargetFree, End::LastRow),
-        (Start::Anchored, End::Corner),
-        (Start::Anchored, End::Anywhere),
-        (Start::Anchored, End::LastRow),
-    ];
 
     /// The last step of a path, for affine gap costs.
     #[derive(Clone, Copy, PartialEq)]

@@ -1548,7 +1548,7 @@ mod tests {
     }
 
     /// Every pass kind the aligner runs.
-    const PASSES: [(Start, End); 5] = [
+    pub(super) const PASSES: [(Start, End); 5] = [
         (Start::Local, End::Anywhere),
         (Start::TargetFree, End::LastRow),
         (Start::Anchored, End::Corner),
