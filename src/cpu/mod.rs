@@ -1121,8 +1121,13 @@ pub(crate) fn search_scores(
     let (fast, slow): (Vec<usize>, Vec<usize>) = order
         .into_iter()
         .partition(|&k| fits_i16(query.len(), targets[k].len(), pass.0, sc));
-    for k in slow {
-        scores[k] = reference::find_end(query, targets[k], sc, mode).map(|e| e.score);
+    // Targets whose values may leave the 16-bit lanes: one at a time in striped lanes (16 bits,
+    // then 32 where those did not suffice).
+    let wide = par_map(slow.len(), threads, |s| {
+        pair_cells(isa, &[(query, targets[slow[s]])], None, sc, pass)[0]
+    });
+    for (&k, cell) in slow.iter().zip(wide) {
+        scores[k] = cell.and_then(|c| reference::end_from_cell(mode, c)).map(|e| e.score);
     }
     let batches: Vec<&[usize]> = fast.chunks(isa.lanes()).collect();
     let results = par_map(batches.len(), threads, |b| {
