@@ -1618,6 +1618,29 @@ mod tests {
         }
     }
 
+    /// A 40 kbp pair scoring past 16 bits: end, start and path as the reference, on every ISA
+    /// (32-bit striped lanes for each step).
+    #[test]
+    #[cfg_attr(
+        debug_assertions,
+        ignore = "minutes without optimisation; the test script runs it with --release"
+    )]
+    fn a_40_kbp_pair_aligns_like_the_reference() {
+        let sc = Scoring::default_for(Alphabet::Dna);
+        let (q, t) = reference::tests::diverged_pair(40_000, 0x9e3779b97f4a7c15);
+        let mode = Mode::Local;
+        let end = reference::find_end(&q, &t, &sc, mode).unwrap();
+        assert!(end.score > i16::MAX as i32, "score {}", end.score);
+        let want = reference::align_from_end(&q, &t, &sc, mode, end);
+        for isa in isas() {
+            assert_eq!(pair_ends(isa, &[(&q, &t)], &sc, mode), vec![Some(end)], "{isa:?}");
+            let start = pair_starts(isa, &[(&q, &t, end)], &sc, mode);
+            assert_eq!(start, vec![(want.query_start, want.target_start)], "{isa:?}");
+            let window = (q.as_slice(), t.as_slice(), start[0], end);
+            assert_eq!(align_windows(isa, &[window], &sc), vec![want.clone()], "{isa:?}");
+        }
+    }
+
     #[test]
     fn long_pairs_run_striped_and_widen_past_16_bits() {
         let (q, t) = reference::tests::diverged_pair(1500, 0x2545f4914f6cdd1d);
