@@ -1178,15 +1178,15 @@ pub(crate) fn pair_cells(
         let refs: Vec<&[u8]> = queries.iter().map(Vec::as_slice).collect();
         // Pairs whose known score is already out of the 16-bit range go to 32 bits at once.
         let narrow: Vec<usize> = (0..group.len())
-            .filter(|&g| striped::usable(sc) && floors.is_none_or(|f| striped::fits::<i16>(0, f[group[g]], sc)))
+            .filter(|&g| striped::narrow_first(sc, floors.map(|f| f[group[g]])))
             .collect();
         let mut found = vec![None; group.len()];
-        let narrow_refs: Vec<&[u8]> = narrow.iter().map(|&g| refs[g]).collect();
-        for (&g, cell) in narrow
-            .iter()
-            .zip(on_isa!(isa, striped_cells(&narrow_refs, &tc, sc, pass, false)))
-        {
-            found[g] = cell;
+        if !narrow.is_empty() {
+            let narrow_refs: Vec<&[u8]> = narrow.iter().map(|&g| refs[g]).collect();
+            let cells = on_isa!(isa, striped_cells(&narrow_refs, &tc, sc, pass, false));
+            for (&g, cell) in narrow.iter().zip(cells) {
+                found[g] = cell;
+            }
         }
         let wider: Vec<usize> = (0..group.len()).filter(|&g| found[g].is_none()).collect();
         if !wider.is_empty() {
@@ -1296,7 +1296,7 @@ pub(crate) fn align_windows(isa: Isa, items: &[Window], sc: &Scoring) -> Vec<ref
         // suffice) 32-bit.
         let (qc, tc) = (sc.encode(qw), sc.encode(tw));
         let trace = |wide: bool| on_isa!(isa, striped_traceback(&qc, &tc, sc, striped::BLOCK_CELLS, wide));
-        let narrow = striped::usable(sc) && striped::fits::<i16>(0, end.score, sc);
+        let narrow = striped::narrow_first(sc, Some(end.score));
         let striped = (!qw.is_empty() && !tw.is_empty())
             .then(|| narrow.then(|| trace(false)).flatten().or_else(|| trace(true)))
             .flatten();

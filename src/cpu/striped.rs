@@ -20,9 +20,10 @@ use super::{DirectionBits, Elem, Lanes, Scratch};
 use crate::reference::{self, Rows, Start};
 use crate::scoring::Scoring;
 
-/// Whether `sc`'s steps leave room for useful scores in 16-bit striped passes.
-pub(super) fn usable(sc: &Scoring) -> bool {
-    sc.max_step() <= 1024
+/// Whether a pass is worth trying in 16-bit striped lanes before 32-bit ones: `sc`'s steps
+/// leave room for useful scores, and the pass's best score, where already known, fits.
+pub(super) fn narrow_first(sc: &Scoring, known: Option<i32>) -> bool {
+    sc.max_step() <= 1024 && known.is_none_or(|score| fits::<i16>(0, score, sc))
 }
 
 /// Direction rows of one traceback block hold at most this many cells (16 MiB of `i16`), or
@@ -292,7 +293,7 @@ impl<L: Lanes> Striped<'_, L> {
 
 /// Whether H values within `low..=high` leave two steps of room inside `E`'s range, so that
 /// no sum of a pass that stays within them saturated or wrapped.
-pub(super) fn fits<E: Elem>(low: i32, high: i32, sc: &Scoring) -> bool {
+fn fits<E: Elem>(low: i32, high: i32, sc: &Scoring) -> bool {
     within::<E>(low, high, 2 * sc.max_step())
 }
 
