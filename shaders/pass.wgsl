@@ -1,11 +1,17 @@
 // One DP pass of the reference aligner (src/reference.rs, `score_pass`) per invocation:
-// Gotoh's affine-gap recurrences in i32, row by row over the query, keeping the first
-// strictly greater cell, so the best cell (score, i, j) is exactly the reference's.
+// Gotoh's affine-gap recurrences in i32, keeping the first strictly greater cell in row-major
+// order, so the best cell (score, i, j) is exactly the reference's.
+//
+// Each invocation sweeps TILE query rows at a time across the target, column by column, with
+// the tile's H and E in registers: the H and F row above the tile is read and written once per
+// column, not once per cell. Rows past the query's end copy the row above, so the tile's last
+// row always holds the last real row. Each row keeps its own first maximum; the rows are then
+// merged in order, which is the reference's row-major tie-break.
 //
 // A first dispatch (row_begin = row_end = 0) writes row 0 and the initial best cell; each
 // later one advances every alignment over the query rows row_begin+1 ..= row_end, keeping the
-// H and F rows in `scratch` and the best cell in `best` between dispatches. Long alignments
-// are tiled into short dispatches: driver watchdogs, and llvmpipe silently stops an
+// H and F row in `scratch` and the best cell in `best` between dispatches. Long alignments
+// are split into short dispatches: driver watchdogs, and llvmpipe silently stops an
 // invocation's loops after 65535 iterations in all.
 //
 // start_mode: 0 = local (scores clamp at zero, free borders), 1 = target-free (row 0 free,
@@ -23,7 +29,9 @@ struct Params {
     row_end: u32,
 }
 
-// Offsets and lengths of one alignment: query and target residues, and its scratch rows.
+// One alignment: query and target as byte offsets into the packed residues, and the first
+// element of its scratch row (its columns are WORKGROUP elements apart, so that neighbouring
+// invocations touch neighbouring elements).
 struct Job {
     q_off: u32,
     q_len: u32,
@@ -37,14 +45,21 @@ struct Job {
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> matrix: array<i32>;
+// Residue codes, four per word, little end first.
 @group(0) @binding(2) var<storage, read> residues: array<u32>;
 @group(0) @binding(3) var<storage, read> jobs: array<Job>;
-// Per job: H at s_off + j, F at s_off + t_len + 1 + j, for j in 0..=t_len.
-@group(0) @binding(4) var<storage, read_write> scratch: array<i32>;
+// (H, F) of column j of a job's row at s_off + j * WORKGROUP, for j in 0..=t_len.
+@group(0) @binding(4) var<storage, read_write> scratch: array<vec2<i32>>;
 @group(0) @binding(5) var<storage, read_write> best: array<vec4<i32>>;
 
+const WORKGROUP: u32 = 64u;
+const TILE: u32 = 8u;
+// Matrices up to this many codes are read from workgroup memory (all built-in ones).
+const SHARED_DIM: u32 = 32u;
 // Minus infinity that survives subtracting gap costs.
 const NEG: i32 = -1073741824;
+
+var<workgroup> shared_matrix: array<i32, 1024>;
 
 fn border(start_mode: u32, k: u32) -> i32 {
     if (k == 0u || start_mode == 0u) {
@@ -53,8 +68,27 @@ fn border(start_mode: u32, k: u32) -> i32 {
     return -(params.gap_open + i32(k) * params.gap_extend);
 }
 
+fn code(offset: u32) -> u32 {
+    return (residues[offset >> 2u] >> ((offset & 3u) * 8u)) & 0xffu;
+}
+
+fn substitution(index: u32) -> i32 {
+    // `params.dim` is uniform: every invocation takes the same branch.
+    if (params.dim <= SHARED_DIM) {
+        return shared_matrix[index];
+    }
+    return matrix[index];
+}
+
 @compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) id: vec3<u32>) {
+fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(local_invocation_index) local: u32) {
+    // Every invocation helps load the matrix before any of them returns (the barrier must be
+    // reached by the whole workgroup).
+    let entries = min(params.dim, SHARED_DIM) * min(params.dim, SHARED_DIM);
+    for (var k = local; k < entries; k += WORKGROUP) {
+        shared_matrix[k] = matrix[k];
+    }
+    workgroupBarrier();
     let job_index = id.x;
     if (job_index >= params.count) {
         return;
@@ -65,77 +99,101 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
         return;
     }
     let n = job.t_len;
-    let h0 = job.s_off;
-    let f0 = job.s_off + n + 1u;
     let oe = params.gap_open + params.gap_extend;
     let ext = params.gap_extend;
-    let local = params.start_mode == 0u;
-    var row0 = 0u;
-    if (params.start_mode == 2u) {
-        row0 = 2u;
-    }
-    var best_score = NEG;
-    var best_i = 0u;
-    var best_j = 0u;
+    let local_mode = params.start_mode == 0u;
     if (params.row_end == 0u) {
+        var row0 = 0u;
+        if (params.start_mode == 2u) {
+            row0 = 2u;
+        }
         for (var j = 0u; j <= n; j++) {
-            scratch[h0 + j] = border(row0, j);
-            scratch[f0 + j] = NEG;
+            scratch[job.s_off + j * WORKGROUP] = vec2<i32>(border(row0, j), NEG);
         }
+        var score = NEG;
         if (params.end_mode == 0u) {
-            best_score = scratch[h0];
+            score = 0;
         }
-        best[job_index] = vec4<i32>(best_score, 0, 0, 0);
+        best[job_index] = vec4<i32>(score, 0, 0, 0);
         return;
     }
     let carried = best[job_index];
-    best_score = carried.x;
-    best_i = u32(carried.y);
-    best_j = u32(carried.z);
+    var best_score = carried.x;
+    var best_i = u32(carried.y);
+    var best_j = u32(carried.z);
     let last = min(params.row_end, m);
-    for (var i = params.row_begin + 1u; i <= last; i++) {
-        let row = residues[job.q_off + i - 1u] * params.dim;
-        var diag = scratch[h0];
-        let left0 = border(params.start_mode, i);
-        scratch[h0] = left0;
-        var left = left0;
-        var e = NEG;
-        var row_best = NEG;
-        var row_j = 0u;
+    for (var i0 = params.row_begin + 1u; i0 <= last; i0 += TILE) {
+        let rows = min(TILE, last + 1u - i0);
+        var h: array<i32, TILE>;
+        var e: array<i32, TILE>;
+        var row_best: array<i32, TILE>;
+        var row_j: array<u32, TILE>;
+        var profile: array<u32, TILE>;
+        for (var r = 0u; r < TILE; r++) {
+            h[r] = border(params.start_mode, i0 + r);
+            e[r] = NEG;
+            row_best[r] = NEG;
+            row_j[r] = 0u;
+            profile[r] = 0u;
+            if (r < rows) {
+                profile[r] = code(job.q_off + i0 + r - 1u) * params.dim;
+            }
+        }
+        let top = scratch[job.s_off];
+        // H(i0 - 1, j - 1) for the tile's first row.
+        var corner = top.x;
+        scratch[job.s_off] = vec2<i32>(h[rows - 1u], NEG);
         for (var j = 1u; j <= n; j++) {
-            let up = scratch[h0 + j];
-            e = max(left - oe, e - ext);
-            let f = max(up - oe, scratch[f0 + j] - ext);
-            var h = max(max(diag + matrix[row + residues[job.t_off + j - 1u]], e), f);
-            if (local) {
-                h = max(h, 0);
+            let at = job.s_off + j * WORKGROUP;
+            let up = scratch[at];
+            let t = code(job.t_off + j - 1u);
+            var h_up = up.x;
+            var f_up = up.y;
+            var diag = corner;
+            for (var r = 0u; r < TILE; r++) {
+                let left = h[r];
+                let e_r = max(left - oe, e[r] - ext);
+                let f = max(h_up - oe, f_up - ext);
+                var cell = max(max(diag + substitution(profile[r] + t), e_r), f);
+                if (local_mode) {
+                    cell = max(cell, 0);
+                }
+                if (r < rows) {
+                    if (cell > row_best[r]) {
+                        row_best[r] = cell;
+                        row_j[r] = j;
+                    }
+                    h_up = cell;
+                    f_up = f;
+                }
+                // A row past the query's end keeps the row above (h_up, f_up unchanged).
+                e[r] = e_r;
+                h[r] = h_up;
+                diag = left;
             }
-            if (h > row_best) {
-                row_best = h;
-                row_j = j;
+            corner = up.x;
+            scratch[at] = vec2<i32>(h_up, f_up);
+        }
+        for (var r = 0u; r < rows; r++) {
+            let i = i0 + r;
+            if (params.end_mode == 0u && row_best[r] > best_score) {
+                best_score = row_best[r];
+                best_i = i;
+                best_j = row_j[r];
             }
-            diag = up;
-            scratch[h0 + j] = h;
-            scratch[f0 + j] = f;
-            left = h;
-        }
-        if (params.end_mode == 0u && row_best > best_score) {
-            best_score = row_best;
-            best_i = i;
-            best_j = row_j;
-        }
-        if (params.end_mode == 1u && i == m) {
-            best_score = left0;
-            best_i = i;
-            best_j = 0u;
-            if (row_best > best_score) {
-                best_score = row_best;
-                best_j = row_j;
+            if (params.end_mode == 1u && i == m) {
+                best_score = border(params.start_mode, i);
+                best_i = i;
+                best_j = 0u;
+                if (row_best[r] > best_score) {
+                    best_score = row_best[r];
+                    best_j = row_j[r];
+                }
             }
         }
     }
     if (params.end_mode == 2u && last == m) {
-        best_score = scratch[h0 + n];
+        best_score = scratch[job.s_off + n * WORKGROUP].x;
         best_i = m;
         best_j = n;
     }

@@ -3,7 +3,11 @@
 //! Today the GPU runs step 1 of the reference's definition (the forward score pass that finds
 //! each alignment's score and end) with one invocation per alignment, in `i32` as the reference
 //! does, so its ends are exactly the reference's; the small start and traceback windows then
-//! run on the CPU backend. The shader is `shaders/pass.wgsl`.
+//! run on the CPU backend. The shader is `shaders/pass.wgsl`: each invocation keeps a tile of
+//! query rows in registers and the substitution matrix in workgroup memory, and neighbouring
+//! invocations' scratch rows are interleaved so that their loads coalesce. Pairs are sorted
+//! longest target first, so a workgroup's invocations sweep about as many columns, and each
+//! distinct sequence is uploaded once per submission (a genome, or a search's query).
 
 use crate::aligner::GpuDevice;
 use crate::error::{Error, Result};
@@ -79,7 +83,10 @@ fn rank(info: &AdapterInfo) -> Option<u8> {
 const MAX_BINDING_BYTES: u64 = 128 << 20;
 /// DP cells per dispatch at most: well under 100 ms on a large GPU.
 const MAX_DISPATCH_CELLS: u64 = 1 << 30;
+/// Invocations per workgroup, and query rows each invocation keeps in registers (both as in
+/// `shaders/pass.wgsl`).
 const WORKGROUP: u32 = 64;
+const TILE: usize = 8;
 /// How long a finished submission's readback callback may take to run in another thread's
 /// poll before the batch is given up (and recomputed on the CPU): never a hang.
 const MAP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
@@ -108,6 +115,33 @@ impl std::fmt::Debug for Gpu {
 
 fn gpu_error(message: impl Into<String>) -> Error {
     Error::Gpu(message.into())
+}
+
+/// A sequence's identity: pairs that share a sequence (borrowed from one place) share its
+/// packed copy.
+fn key(seq: &[u8]) -> (usize, usize) {
+    (seq.as_ptr() as usize, seq.len())
+}
+
+/// The pairs of one submission and the buffer bytes they need.
+#[derive(Default)]
+struct Group {
+    jobs: Vec<usize>,
+    seen: std::collections::HashSet<(usize, usize)>,
+    residues: u64,
+    scratch: u64,
+    work: u64,
+}
+
+impl Group {
+    /// Bytes of `seq`'s codes if it is not packed yet.
+    fn new_residues(&self, seq: &[u8]) -> u64 {
+        if self.seen.contains(&key(seq)) {
+            0
+        } else {
+            seq.len() as u64
+        }
+    }
 }
 
 impl Gpu {
@@ -234,36 +268,55 @@ impl Gpu {
         pass: (Start, End),
     ) -> Result<Vec<Option<(i32, usize, usize)>>> {
         let mut cells = vec![None; pairs.len()];
-        let todo: Vec<usize> = (0..pairs.len())
+        let mut todo: Vec<usize> = (0..pairs.len())
             .filter(|&k| !pairs[k].0.is_empty() && !pairs[k].1.is_empty())
             .collect();
+        // Longest targets first: the invocations of a workgroup then sweep about as many
+        // columns, and each workgroup's scratch is as long as its first target.
+        todo.sort_by_key(|&k| std::cmp::Reverse((pairs[k].1.len(), pairs[k].0.len())));
         let binding = MAX_BINDING_BYTES
             .min(self.info.max_storage_buffer_binding_size)
             .min(self.info.max_buffer_size);
         let max_jobs = (self.info.max_compute_workgroups_per_dimension as u64 * WORKGROUP as u64).min(binding / 32);
-        let (mut group, mut residues, mut scratch, mut work) = (Vec::new(), 0u64, 0u64, 0u64);
+        let mut group = Group::default();
         for k in todo {
-            let (m, n) = (pairs[k].0.len() as u64, pairs[k].1.len() as u64);
-            let (r, s) = (4 * (m + n), 8 * (n + 1));
-            if r > binding || s > binding || n + 1 > self.band_cells() {
+            let (q, t) = pairs[k];
+            let (m, n) = (q.len() as u64, t.len() as u64);
+            // A new workgroup's scratch: WORKGROUP rows of (H, F) as long as this target.
+            let block = 8 * WORKGROUP as u64 * (n + 1);
+            if m + n > binding || block > binding || n + 1 > self.band_cells() {
                 // Beyond this adapter's buffers or band size: the exact reference instead.
-                cells[k] = Some(crate::reference::pass_cell(pairs[k].0, pairs[k].1, sc, pass));
+                cells[k] = Some(crate::reference::pass_cell(q, t, sc, pass));
                 continue;
             }
-            if !group.is_empty()
-                && (residues + r > binding
-                    || scratch + s > binding
-                    || work + m * n > MAX_DISPATCH_CELLS
-                    || group.len() as u64 >= max_jobs)
+            let r = group.new_residues(q) + group.new_residues(t);
+            let s = if group.jobs.len() % WORKGROUP as usize == 0 {
+                block
+            } else {
+                0
+            };
+            if !group.jobs.is_empty()
+                && (group.residues + r > binding
+                    || group.scratch + s > binding
+                    || group.work + m * n > MAX_DISPATCH_CELLS
+                    || group.jobs.len() as u64 >= max_jobs)
             {
-                self.dispatch(pairs, &group, sc, pass, &mut cells)?;
-                (group, residues, scratch, work) = (Vec::new(), 0, 0, 0);
+                self.dispatch(pairs, &std::mem::take(&mut group).jobs, sc, pass, &mut cells)?;
+                // The first job of a new group starts a workgroup and packs both sequences.
+                group.residues = m + n;
+                group.scratch = block;
+            } else {
+                group.residues += r;
+                group.scratch += s;
             }
-            group.push(k);
-            (residues, scratch, work) = (residues + r, scratch + s, work + m * n);
+            for seq in [q, t] {
+                group.seen.insert(key(seq));
+            }
+            group.jobs.push(k);
+            group.work += m * n;
         }
-        if !group.is_empty() {
-            self.dispatch(pairs, &group, sc, pass, &mut cells)?;
+        if !group.jobs.is_empty() {
+            self.dispatch(pairs, &group.jobs, sc, pass, &mut cells)?;
         }
         Ok(cells)
     }
@@ -276,7 +329,8 @@ impl Gpu {
         }
     }
 
-    /// The pairs `group` in bands of query rows, one dispatch each, writing their cells.
+    /// The pairs `group` (longest targets first) in bands of query rows, one dispatch each,
+    /// writing their cells.
     fn dispatch(
         &self,
         pairs: &[(&[u8], &[u8])],
@@ -285,15 +339,40 @@ impl Gpu {
         (start, end): (Start, End),
         cells: &mut [Option<(i32, usize, usize)>],
     ) -> Result<()> {
-        let (mut residues, mut jobs, mut scratch) = (Vec::<u32>::new(), Vec::<[u32; 8]>::new(), 0u32);
-        for &k in group {
-            let (q, t) = pairs[k];
-            let (q_off, t_off) = (residues.len() as u32, (residues.len() + q.len()) as u32);
-            residues.extend(sc.encode(q).into_iter().map(u32::from));
-            residues.extend(sc.encode(t).into_iter().map(u32::from));
-            jobs.push([q_off, q.len() as u32, t_off, t.len() as u32, scratch, 0, 0, 0]);
-            scratch += 2 * (t.len() as u32 + 1);
+        // Each distinct sequence once (a genome, or the query of a search, is shared by many
+        // pairs), as byte codes.
+        let mut codes = Vec::<u8>::new();
+        let mut offsets = std::collections::HashMap::new();
+        let mut place = |seq: &[u8]| {
+            *offsets.entry(key(seq)).or_insert_with(|| {
+                let at = codes.len() as u32;
+                codes.extend(seq.iter().map(|&b| sc.code(b)));
+                at
+            })
+        };
+        let mut jobs = Vec::<[u32; 8]>::with_capacity(group.len());
+        let mut scratch = 0u32;
+        for block in group.chunks(WORKGROUP as usize) {
+            for (lane, &k) in (0..).zip(block) {
+                let (q, t) = pairs[k];
+                jobs.push([
+                    place(q),
+                    q.len() as u32,
+                    place(t),
+                    t.len() as u32,
+                    scratch + lane,
+                    0,
+                    0,
+                    0,
+                ]);
+            }
+            // Longest first: the block's first target is its longest.
+            scratch += WORKGROUP * (pairs[block[0]].1.len() as u32 + 1);
         }
+        let residues: Vec<u32> = codes
+            .chunks(4)
+            .map(|w| w.iter().rev().fold(0u32, |word, &c| (word << 8) | u32::from(c)))
+            .collect();
         let start_mode = match start {
             Start::Local => 0u32,
             Start::TargetFree => 1,
@@ -307,7 +386,8 @@ impl Gpu {
         let (max_m, max_n) = group
             .iter()
             .fold((0, 0), |(m, n), &k| (m.max(pairs[k].0.len()), n.max(pairs[k].1.len())));
-        let band = (self.band_cells() / max_n as u64).max(1) as usize;
+        // Whole tiles of rows per dispatch, at least one.
+        let band = TILE * (self.band_cells() / (TILE * max_n) as u64).max(1) as usize;
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let init = |label, contents: &[u8], usage| {
@@ -329,7 +409,7 @@ impl Gpu {
                 mapped_at_creation: false,
             })
         };
-        let scratch = buffer("scratch", 4 * scratch as u64, storage);
+        let scratch = buffer("scratch", 8 * scratch as u64, storage);
         let out_size = 16 * group.len() as u64;
         let best = buffer("best", out_size, storage | wgpu::BufferUsages::COPY_SRC);
         let readback = buffer(
@@ -481,6 +561,25 @@ mod tests {
         let want = reference::pass_cell(&q, &t, &sc, pass);
         assert_eq!(want.0, 120);
         assert_eq!(gpu.pass_cells(&[(&q, &t), (&q, &q)], &sc, pass).unwrap()[0], Some(want));
+    }
+
+    #[test]
+    fn long_targets_sweep_whole_tiles_of_rows() {
+        let Some(gpu) = test_gpu() else { return };
+        // 50 kbp: one tile of rows per dispatch on a CPU adapter (its loop limit), with a
+        // query of 3 tiles and a part, beside short pairs in the same workgroup.
+        let sc = Scoring::dna(2, 4, 4, 2).unwrap();
+        let t = b"ACGGTCATTGCA".repeat(4_200);
+        let q = [&t[31_003..31_020], b"T".as_slice(), &t[31_020..31_032]].concat();
+        for mode in [Mode::Local, Mode::Global, Mode::SemiGlobal] {
+            let pass = reference::forward_pass(mode);
+            let want = [(&q, &t), (&q, &q)].map(|(a, b)| Some(reference::pass_cell(a, b, &sc, pass)));
+            assert_eq!(
+                gpu.pass_cells(&[(&q, &t), (&q, &q)], &sc, pass).unwrap(),
+                want,
+                "{mode:?}"
+            );
+        }
     }
 
     #[test]
