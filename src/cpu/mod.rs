@@ -31,6 +31,8 @@
 mod avx2;
 mod band;
 mod bytes;
+#[cfg(target_arch = "aarch64")]
+mod neon;
 mod portable;
 #[cfg(target_arch = "x86_64")]
 mod sse41;
@@ -57,16 +59,22 @@ pub enum Isa {
     Avx2,
     /// 8 lanes of `i16` in 128-bit registers.
     Sse41,
+    /// 8 lanes of `i16` in 128-bit registers, on aarch64.
+    Neon,
     /// 8 lanes in plain Rust arrays; any architecture.
     Portable,
 }
 
 impl Isa {
+    /// Every ISA, best first.
+    pub const ALL: [Isa; 4] = [Isa::Avx2, Isa::Sse41, Isa::Neon, Isa::Portable];
+
     /// The name shown by `swgpu devices`.
     pub fn name(self) -> &'static str {
         match self {
             Isa::Avx2 => "avx2",
             Isa::Sse41 => "sse4.1",
+            Isa::Neon => "neon",
             Isa::Portable => "portable",
         }
     }
@@ -75,7 +83,7 @@ impl Isa {
     pub fn lanes(self) -> usize {
         match self {
             Isa::Avx2 => 16,
-            Isa::Sse41 | Isa::Portable => 8,
+            Isa::Sse41 | Isa::Neon | Isa::Portable => 8,
         }
     }
 
@@ -93,6 +101,10 @@ impl Isa {
             Isa::Sse41 => std::arch::is_x86_feature_detected!("sse4.1"),
             #[cfg(not(target_arch = "x86_64"))]
             Isa::Avx2 | Isa::Sse41 => false,
+            #[cfg(target_arch = "aarch64")]
+            Isa::Neon => std::arch::is_aarch64_feature_detected!("neon"),
+            #[cfg(not(target_arch = "aarch64"))]
+            Isa::Neon => false,
             Isa::Portable => true,
         }
     }
@@ -101,12 +113,7 @@ impl Isa {
 /// The best ISA of this CPU, detected once.
 pub fn isa() -> Isa {
     static ISA: OnceLock<Isa> = OnceLock::new();
-    *ISA.get_or_init(|| {
-        [Isa::Avx2, Isa::Sse41]
-            .into_iter()
-            .find(|i| i.available())
-            .unwrap_or(Isa::Portable)
-    })
+    *ISA.get_or_init(|| Isa::ALL.into_iter().find(|i| i.available()).unwrap_or(Isa::Portable))
 }
 
 /// A lane element: `i16` with saturating arithmetic, or `i32` for passes whose values leave
@@ -1074,6 +1081,11 @@ macro_rules! on_isa {
             Isa::Sse41 => unsafe { sse41::$entry($($arg),*) },
             #[cfg(not(target_arch = "x86_64"))]
             Isa::Avx2 | Isa::Sse41 => unreachable!("x86 ISAs are never available off x86-64"),
+            // SAFETY: availability was checked above.
+            #[cfg(target_arch = "aarch64")]
+            Isa::Neon => unsafe { neon::$entry($($arg),*) },
+            #[cfg(not(target_arch = "aarch64"))]
+            Isa::Neon => unreachable!("NEON is never available off aarch64"),
             // SAFETY: portable lanes need no CPU feature.
             Isa::Portable => unsafe { portable::$entry($($arg),*) },
         }
@@ -1354,10 +1366,15 @@ mod tests {
     use proptest::prelude::*;
 
     fn isas() -> Vec<Isa> {
-        [Isa::Avx2, Isa::Sse41, Isa::Portable]
-            .into_iter()
-            .filter(|i| i.available())
-            .collect()
+        Isa::ALL.into_iter().filter(|i| i.available()).collect()
+    }
+
+    /// Every aarch64 CPU has NEON: the tests below must run its lanes there.
+    #[test]
+    #[cfg(target_arch = "aarch64")]
+    fn neon_is_detected_on_aarch64() {
+        assert_eq!(isa(), Isa::Neon);
+        assert_eq!(isas(), [Isa::Neon, Isa::Portable]);
     }
 
     fn scoring() -> impl Strategy<Value = Scoring> {
