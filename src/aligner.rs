@@ -388,25 +388,31 @@ impl Aligner {
         flatten(chunks)
     }
 
+    /// `run` on the GPU, with [`Backend::Gpu`]; `None` without one, or when it failed (a lost
+    /// device, out of memory): the failure is counted and the caller computes the batch on
+    /// the CPU instead.
+    #[cfg(feature = "gpu")]
+    fn on_gpu_or_fallback<T>(&self, run: impl FnOnce(&crate::gpu::Gpu) -> Result<T>) -> Option<T> {
+        match run(self.gpu.as_deref()?) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let mut fallbacks = self.gpu_fallbacks.lock().unwrap_or_else(|p| p.into_inner());
+                let batches = fallbacks.as_ref().map_or(0, |f| f.0) + 1;
+                *fallbacks = Some((batches, e.to_string()));
+                None
+            }
+        }
+    }
+
     /// Step 1 for each `(query, target)` pair: on the GPU, or in SIMD lanes where possible.
     fn ends(&self, pairs: &[(&[u8], &[u8])]) -> Result<Vec<Option<AlignmentEnd>>> {
         let (sc, mode) = (&self.config.scoring, self.config.mode);
         #[cfg(feature = "gpu")]
-        if let Some(gpu) = &self.gpu {
-            match gpu.pass_cells(pairs, sc, reference::forward_pass(mode)) {
-                Ok(cells) => {
-                    return Ok(cells
-                        .into_iter()
-                        .map(|cell| reference::end_from_cell(mode, cell?))
-                        .collect());
-                }
-                // A failed batch (lost device, out of memory) is computed on the CPU instead.
-                Err(e) => {
-                    let mut fallbacks = self.gpu_fallbacks.lock().unwrap_or_else(|p| p.into_inner());
-                    let batches = fallbacks.as_ref().map_or(0, |f| f.0) + 1;
-                    *fallbacks = Some((batches, e.to_string()));
-                }
-            }
+        if let Some(cells) = self.on_gpu_or_fallback(|gpu| gpu.pass_cells(pairs, sc, reference::forward_pass(mode))) {
+            return Ok(cells
+                .into_iter()
+                .map(|cell| reference::end_from_cell(mode, cell?))
+                .collect());
         }
         Ok(match self.isa() {
             Some(isa) => cpu::pair_ends(isa, pairs, sc, mode),
@@ -414,15 +420,27 @@ impl Aligner {
         })
     }
 
-    /// Steps 2 and 3 for each `(aligned query, target, end)`, in SIMD lanes where possible.
+    /// Step 2 for each `(aligned query, target, end)`: on the GPU, or in SIMD lanes.
+    fn starts(&self, isa: cpu::Isa, items: &[(&[u8], &[u8], AlignmentEnd)]) -> Vec<(usize, usize)> {
+        let (sc, mode) = (&self.config.scoring, self.config.mode);
+        #[cfg(feature = "gpu")]
+        if let Some(starts) = self.on_gpu_or_fallback(|gpu| {
+            reference::starts_from_cells(items, sc, mode, |pairs, _floors, pass| gpu.pass_cells(pairs, sc, pass))
+        }) {
+            return starts;
+        }
+        cpu::pair_starts(isa, items, sc, mode)
+    }
+
+    /// Steps 2 and 3 for each `(aligned query, target, end)`; step 3 (the traceback window) in
+    /// SIMD lanes where possible.
     fn finish(&self, items: &[(&[u8], &[u8], AlignmentEnd)]) -> Vec<RawAlignment> {
         let (sc, mode) = (&self.config.scoring, self.config.mode);
         match self.isa() {
             Some(isa) => {
-                let starts = cpu::pair_starts(isa, items, sc, mode);
                 let windows: Vec<_> = items
                     .iter()
-                    .zip(starts)
+                    .zip(self.starts(isa, items))
                     .map(|(&(q, t, end), start)| (q, t, start, end))
                     .collect();
                 cpu::align_windows(isa, &windows, sc)

@@ -516,6 +516,43 @@ pub(crate) fn start_pass(
     }
 }
 
+/// Step 2 for each `(query, target, end)`: the start `(query_start, target_start)` of the
+/// reference's alignment, from the best cells `cells` finds in the reversed windows of
+/// [`start_pass`] (all with the same pass; `floors[k]` is a score pair `k`'s best cell is known
+/// to reach). Backends differ only in how they compute those cells.
+pub(crate) fn starts_from_cells<E>(
+    pairs: &[(&[u8], &[u8], AlignmentEnd)],
+    sc: &Scoring,
+    mode: Mode,
+    cells: impl FnOnce(&[(&[u8], &[u8])], &[i32], (Start, End)) -> Result<Vec<Option<(i32, usize, usize)>>, E>,
+) -> Result<Vec<(usize, usize)>, E> {
+    let windows: Vec<_> = pairs
+        .iter()
+        .map(|(q, _, end)| start_pass(q.len(), *end, sc, mode))
+        .collect();
+    let Some(pass) = windows.iter().flatten().map(|w| w.2).next() else {
+        return Ok(vec![(0, 0); pairs.len()]);
+    };
+    let reversed: Vec<(Vec<u8>, Vec<u8>)> = pairs
+        .iter()
+        .zip(&windows)
+        .map(|((q, t, _), w)| match w {
+            Some((qr, tr, _)) => (reversed(&q[qr.clone()]), reversed(&t[tr.clone()])),
+            None => (Vec::new(), Vec::new()),
+        })
+        .collect();
+    let refs: Vec<(&[u8], &[u8])> = reversed.iter().map(|(q, t)| (q.as_slice(), t.as_slice())).collect();
+    let floors: Vec<i32> = pairs.iter().map(|p| p.2.score).collect();
+    Ok(cells(&refs, &floors, pass)?
+        .into_iter()
+        .zip(&windows)
+        .map(|(cell, w)| match (cell, w) {
+            (Some((_, i, j)), Some((qr, tr, _))) => (qr.end - i, tr.end - j),
+            _ => (0, 0),
+        })
+        .collect())
+}
+
 /// The reversal of `s`.
 pub(crate) fn reversed(s: &[u8]) -> Vec<u8> {
     s.iter().rev().copied().collect()

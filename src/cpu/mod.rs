@@ -1246,31 +1246,11 @@ pub(crate) fn pair_starts(
     sc: &Scoring,
     mode: Mode,
 ) -> Vec<(usize, usize)> {
-    let windows: Vec<_> = pairs
-        .iter()
-        .map(|(q, _, end)| reference::start_pass(q.len(), *end, sc, mode))
-        .collect();
-    let Some(pass) = windows.iter().flatten().map(|w| w.2).next() else {
-        return vec![(0, 0); pairs.len()];
-    };
-    let reversed: Vec<(Vec<u8>, Vec<u8>)> = pairs
-        .iter()
-        .zip(&windows)
-        .map(|((q, t, _), w)| match w {
-            Some((qr, tr, _)) => (reference::reversed(&q[qr.clone()]), reference::reversed(&t[tr.clone()])),
-            None => (Vec::new(), Vec::new()),
-        })
-        .collect();
-    let refs: Vec<(&[u8], &[u8])> = reversed.iter().map(|(q, t)| (q.as_slice(), t.as_slice())).collect();
-    let floors: Vec<i32> = pairs.iter().map(|p| p.2.score).collect();
-    pair_cells(isa, &refs, Some(&floors), sc, pass)
-        .into_iter()
-        .zip(&windows)
-        .map(|(cell, w)| match (cell, w) {
-            (Some((_, i, j)), Some((qr, tr, _))) => (qr.end - i, tr.end - j),
-            _ => (0, 0),
-        })
-        .collect()
+    let found = reference::starts_from_cells(pairs, sc, mode, |refs, floors, pass| {
+        Ok::<_, std::convert::Infallible>(pair_cells(isa, refs, Some(floors), sc, pass))
+    });
+    let Ok(starts) = found;
+    starts
 }
 
 /// Pairs of DNA with at most this many cells run one per lane ([`kernel`]); longer ones run

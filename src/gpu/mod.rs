@@ -1,9 +1,9 @@
 //! GPU backend: WGSL compute shaders through wgpu, on any vendor's GPU.
 //!
-//! Today the GPU runs step 1 of the reference's definition (the forward score pass that finds
-//! each alignment's score and end) with one invocation per alignment, in `i32` as the reference
-//! does, so its ends are exactly the reference's; the small start and traceback windows then
-//! run on the CPU backend. The shader is `shaders/pass.wgsl`: each invocation keeps a tile of
+//! The GPU runs steps 1 and 2 of the reference's definition (the forward score pass that finds
+//! each alignment's score and end, and the reverse pass from the end that finds its start) with
+//! one invocation per alignment, in `i32` as the reference does, so its cells are exactly the
+//! reference's; the small traceback windows then run on the CPU backend. The shader is `shaders/pass.wgsl`: each invocation keeps a tile of
 //! query rows in registers and the substitution matrix in workgroup memory, and neighbouring
 //! invocations' scratch rows are interleaved so that their loads coalesce. Pairs are sorted
 //! longest target first, so a workgroup's invocations sweep about as many columns, and each
