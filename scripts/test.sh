@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The test command of the README and of CI: installs what the checks need, then runs
 # formatting, lints, unit/property/integration tests, SAM validation with samtools, the score
-# check against libparasail on the real samples in data/, the 1M-pair memory bound and the
-# Snakemake workflow.
+# check against libparasail on the real samples in data/, the 1M-pair memory bound, the
+# Snakemake workflow, and the NEON lanes' tests on aarch64 under QEMU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -74,4 +74,7 @@ python3 scripts/scale_check.py long "$bin" 100000 1024 "$tmp/scale"
 
 echo "== the Snakemake workflow (sharded run merged by samtools) equals a single run"
 workflow/test.sh "$bin"
+
+echo "== NEON lanes: the cpu tests cross-built for aarch64 and run under QEMU"
+scripts/neon_check.sh
 echo "all checks passed"
