@@ -193,6 +193,12 @@ impl Aligner {
         Ok(())
     }
 
+    /// Batches a pipeline should give this aligner at once: two on a GPU, so that one batch's
+    /// GPU passes overlap the other's packing and CPU traceback (double buffering), else one.
+    pub(crate) fn concurrent_batches(&self) -> usize {
+        if self.on_gpu() { 2 } else { 1 }
+    }
+
     /// The SIMD ISA the CPU backend uses, `None` for the scalar backend.
     fn isa(&self) -> Option<cpu::Isa> {
         (self.config.backend != Backend::Scalar).then(cpu::isa)

@@ -1,5 +1,6 @@
 //! The streaming align path: a reader thread, one worker thread per engine (the CPU backend,
-//! and the GPU as well when `auto` finds one), and the ordered writer on the calling thread,
+//! and the GPU as well when `auto` finds one; the GPU gets two, so that one batch's GPU passes
+//! overlap another's CPU work), and the ordered writer on the calling thread,
 //! joined by bounded queues. At most [`IN_FLIGHT`] batches exist at any time, so memory does
 //! not grow with the input; output is in input order whichever engine aligned a batch.
 
@@ -17,8 +18,8 @@ use std::time::{Duration, Instant};
 /// Queries (or pairs) per batch.
 pub const BATCH: usize = 4096;
 
-/// Batches read but not yet written, at most: two queued per engine plus those being aligned
-/// and written. The writer hands a ticket back per batch written; the reader waits for one.
+/// Batches read but not yet written, at most: one queued per engine plus those being aligned
+/// (one on the CPU, two on a GPU) and written. The writer hands a ticket back per batch written; the reader waits for one.
 pub const IN_FLIGHT: usize = 6;
 
 /// What each query is aligned against.
@@ -187,7 +188,11 @@ pub fn run(
                 }
             }
         });
-        for (engine, aligner) in engines.iter().enumerate() {
+        let workers = engines
+            .iter()
+            .enumerate()
+            .flat_map(|(engine, aligner)| std::iter::repeat_n((engine, aligner), aligner.concurrent_batches()));
+        for (engine, aligner) in workers {
             let (work_rx, done_tx) = (Arc::clone(&work_rx), done_tx.clone());
             scope.spawn(move || {
                 loop {
