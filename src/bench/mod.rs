@@ -470,7 +470,7 @@ pub fn run(workload: &Workload, plan: &Plan, progress: &mut dyn FnMut(&str)) -> 
                     };
                     let results: Results = scores
                         .into_iter()
-                        .map(|s| s.map(reference::Expected::score_only))
+                        .map(|s| s.map(|s| reference::Expected::score_only(Some(s))))
                         .collect();
                     m.agreement = Some(agreement(&names, &score_only(&expected), &results, false));
                     m
@@ -491,14 +491,12 @@ enum Engine {
     Peer(Box<dyn Peer>),
 }
 
-/// The reference reduced to what a score-only peer reports.
+/// The reference reduced to what a score-only peer reports; a score the reference does not
+/// give (a SAM line without `AS`) stays unknown, which any peer's score agrees with.
 fn score_only(expected: &[Option<reference::Expected>]) -> Vec<Option<reference::Expected>> {
     expected
         .iter()
-        .map(|e| {
-            e.as_ref()
-                .map(|e| reference::Expected::score_only(e.score.unwrap_or(0)))
-        })
+        .map(|e| e.as_ref().map(|e| reference::Expected::score_only(e.score)))
         .collect()
 }
 
@@ -558,4 +556,17 @@ pub fn json(measurements: &[Measurement]) -> serde_json::Value {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peers_are_not_faulted_where_the_reference_gives_no_score() {
+        let expected = [None, Some(9)].map(|s| Some(reference::Expected::score_only(s)));
+        let got = [7, 8].map(|s| Some(reference::Expected::score_only(Some(s))));
+        let a = agreement(&["r1", "r2"], &score_only(&expected), &got, false);
+        assert_eq!((a.records, a.score), (2, 1));
+    }
 }

@@ -40,11 +40,11 @@ impl Expected {
         }
     }
 
-    /// A score alone, from a peer that reports nothing else.
-    pub fn score_only(score: i32) -> Expected {
+    /// A score alone (`None`: unknown), as from a peer that reports nothing else.
+    pub fn score_only(score: Option<i32>) -> Expected {
         Expected {
             target: String::new(),
-            score: Some(score),
+            score,
             query_end: 0,
             target_end: 0,
             cigar: None,
