@@ -388,7 +388,10 @@ impl Gpu {
             .fold((0, 0), |(m, n), &k| (m.max(pairs[k].0.len()), n.max(pairs[k].1.len())));
         // Whole tiles of rows per dispatch, at least one.
         let band = TILE * (self.band_cells() / (TILE * max_n) as u64).max(1) as usize;
-        let scope = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        // Error scopes are per thread: each batch sees its own errors even when threads share
+        // the device (a GPU engine works on two batches at once).
+        let internal = self.device.push_error_scope(wgpu::ErrorFilter::Internal);
+        let memory = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let init = |label, contents: &[u8], usage| {
             self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
@@ -464,10 +467,18 @@ impl Gpu {
             let _ = mapped_tx.send(r);
         });
         let polled = self.device.poll(wgpu::PollType::wait_indefinitely());
-        for (kind, scope) in [("validation", validation), ("out of memory", scope)] {
-            if let Some(e) = pollster::block_on(scope.pop()) {
-                return Err(gpu_error(format!("{}: {kind} error: {e}", self.info.name)));
-            }
+        // Every scope is popped before any error returns: one left behind would stay on this
+        // thread's stack and catch the errors of its later batches.
+        let caught: Vec<_> = [
+            ("validation", validation),
+            ("out of memory", memory),
+            ("internal", internal),
+        ]
+        .into_iter()
+        .filter_map(|(kind, scope)| pollster::block_on(scope.pop()).map(|e| (kind, e)))
+        .collect();
+        if let Some((kind, e)) = caught.first() {
+            return Err(gpu_error(format!("{}: {kind} error: {e}", self.info.name)));
         }
         polled.map_err(|e| gpu_error(format!("{}: {e}", self.info.name)))?;
         if let Some(e) = self.errors.lock().unwrap_or_else(|p| p.into_inner()).pop() {
