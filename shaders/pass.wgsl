@@ -30,15 +30,16 @@ struct Params {
 }
 
 // One alignment: query and target as byte offsets into the packed residues, and the first
-// element of its scratch row (its columns are WORKGROUP elements apart, so that neighbouring
-// invocations touch neighbouring elements).
+// element of its scratch row and the distance between its columns (WORKGROUP where the rows of
+// a workgroup are interleaved, so that neighbouring invocations touch neighbouring elements;
+// 1 for very long targets).
 struct Job {
     q_off: u32,
     q_len: u32,
     t_off: u32,
     t_len: u32,
     s_off: u32,
-    _pad0: u32,
+    s_stride: u32,
     _pad1: u32,
     _pad2: u32,
 }
@@ -48,7 +49,7 @@ struct Job {
 // Residue codes, four per word, little end first.
 @group(0) @binding(2) var<storage, read> residues: array<u32>;
 @group(0) @binding(3) var<storage, read> jobs: array<Job>;
-// (H, F) of column j of a job's row at s_off + j * WORKGROUP, for j in 0..=t_len.
+// (H, F) of column j of a job's row at s_off + j * s_stride, for j in 0..=t_len.
 @group(0) @binding(4) var<storage, read_write> scratch: array<vec2<i32>>;
 @group(0) @binding(5) var<storage, read_write> best: array<vec4<i32>>;
 
@@ -108,7 +109,7 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(local_invocation_
             row0 = 2u;
         }
         for (var j = 0u; j <= n; j++) {
-            scratch[job.s_off + j * WORKGROUP] = vec2<i32>(border(row0, j), NEG);
+            scratch[job.s_off + j * job.s_stride] = vec2<i32>(border(row0, j), NEG);
         }
         var score = NEG;
         if (params.end_mode == 0u) {
@@ -144,7 +145,7 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(local_invocation_
         var corner = top.x;
         scratch[job.s_off] = vec2<i32>(h[rows - 1u], NEG);
         for (var j = 1u; j <= n; j++) {
-            let at = job.s_off + j * WORKGROUP;
+            let at = job.s_off + j * job.s_stride;
             let up = scratch[at];
             let t = code(job.t_off + j - 1u);
             var h_up = up.x;
@@ -193,7 +194,7 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(local_invocation_
         }
     }
     if (params.end_mode == 2u && last == m) {
-        best_score = scratch[job.s_off + n * WORKGROUP].x;
+        best_score = scratch[job.s_off + n * job.s_stride].x;
         best_i = m;
         best_j = n;
     }

@@ -3,11 +3,14 @@
 //! The GPU runs steps 1 and 2 of the reference's definition (the forward score pass that finds
 //! each alignment's score and end, and the reverse pass from the end that finds its start) with
 //! one invocation per alignment, in `i32` as the reference does, so its cells are exactly the
-//! reference's; the small traceback windows then run on the CPU backend. The shader is `shaders/pass.wgsl`: each invocation keeps a tile of
-//! query rows in registers and the substitution matrix in workgroup memory, and neighbouring
-//! invocations' scratch rows are interleaved so that their loads coalesce. Pairs are sorted
-//! longest target first, so a workgroup's invocations sweep about as many columns, and each
-//! distinct sequence is uploaded once per submission (a genome, or a search's query).
+//! reference's; the small traceback windows then run on the CPU backend.
+//!
+//! The shader is `shaders/pass.wgsl`: each invocation keeps a tile of query rows in registers
+//! and the substitution matrix in workgroup memory, and neighbouring invocations' scratch rows
+//! are interleaved so that their loads coalesce (for targets up to 65,535 residues at the
+//! default binding size; longer ones keep one row after another). Pairs are sorted longest
+//! target first, so a workgroup's invocations sweep about as many columns, and each distinct
+//! sequence is uploaded once per submission (a genome, or a search's query).
 
 use crate::aligner::GpuDevice;
 use crate::error::{Error, Result};
@@ -96,12 +99,15 @@ const BAND_CELLS: u64 = 1 << 22;
 const CPU_ADAPTER_BAND_CELLS: u64 = 60_000;
 
 /// A GPU context: device, queue and the compiled pass pipeline, reused across batches.
+#[derive(Clone)]
 pub struct Gpu {
     device: wgpu::Device,
     queue: wgpu::Queue,
     pipeline: wgpu::ComputePipeline,
     layout: wgpu::BindGroupLayout,
     info: AdapterInfo,
+    /// Bytes of one storage binding the passes use at most.
+    binding: u64,
     errors: Arc<Mutex<Vec<String>>>,
 }
 
@@ -123,6 +129,14 @@ fn key(seq: &[u8]) -> (usize, usize) {
     (seq.as_ptr() as usize, seq.len())
 }
 
+/// Whether a workgroup's block of pairs, whose longest target has `longest` residues, keeps
+/// its scratch rows interleaved (column j of lane l at `j * WORKGROUP + l`, so neighbouring
+/// invocations' loads coalesce): when that fits a quarter of a binding. Longer targets (a
+/// genome of megabases) keep one row after another, each as long as its own target.
+fn interleaved(longest: u64, binding: u64) -> bool {
+    8 * WORKGROUP as u64 * (longest + 1) <= binding / 4
+}
+
 /// The pairs of one submission and the buffer bytes they need.
 #[derive(Default)]
 struct Group {
@@ -131,6 +145,8 @@ struct Group {
     residues: u64,
     scratch: u64,
     work: u64,
+    /// The longest target of the last workgroup's block (its first, longest first).
+    block_longest: u64,
 }
 
 impl Group {
@@ -141,6 +157,30 @@ impl Group {
         } else {
             seq.len() as u64
         }
+    }
+
+    /// The residue and scratch bytes that adding the pair `(q, t)` takes.
+    fn cost(&self, (q, t): (&[u8], &[u8]), binding: u64) -> (u64, u64) {
+        let n = t.len() as u64;
+        let starts_block = self.jobs.len().is_multiple_of(WORKGROUP as usize);
+        let longest = if starts_block { n } else { self.block_longest };
+        let scratch = match (interleaved(longest, binding), starts_block) {
+            (true, true) => 8 * WORKGROUP as u64 * (n + 1),
+            (true, false) => 0,
+            (false, _) => 8 * (n + 1),
+        };
+        (self.new_residues(q) + self.new_residues(t), scratch)
+    }
+
+    fn push(&mut self, k: usize, (q, t): (&[u8], &[u8]), (residues, scratch): (u64, u64)) {
+        if self.jobs.len().is_multiple_of(WORKGROUP as usize) {
+            self.block_longest = t.len() as u64;
+        }
+        self.jobs.push(k);
+        self.seen.extend([key(q), key(t)]);
+        self.residues += residues;
+        self.scratch += scratch;
+        self.work += (q.len() * t.len()) as u64;
     }
 }
 
@@ -243,12 +283,16 @@ impl Gpu {
                 info.name
             )));
         }
+        let binding = MAX_BINDING_BYTES
+            .min(info.max_storage_buffer_binding_size)
+            .min(info.max_buffer_size);
         Ok(Gpu {
             device,
             queue,
             pipeline,
             layout,
             info,
+            binding,
             errors,
         })
     }
@@ -274,49 +318,31 @@ impl Gpu {
         // Longest targets first: the invocations of a workgroup then sweep about as many
         // columns, and each workgroup's scratch is as long as its first target.
         todo.sort_by_key(|&k| std::cmp::Reverse((pairs[k].1.len(), pairs[k].0.len())));
-        let binding = MAX_BINDING_BYTES
-            .min(self.info.max_storage_buffer_binding_size)
-            .min(self.info.max_buffer_size);
+        let binding = self.binding;
         let max_jobs = (self.info.max_compute_workgroups_per_dimension as u64 * WORKGROUP as u64).min(binding / 32);
         let mut group = Group::default();
         for k in todo {
             let (q, t) = pairs[k];
             let (m, n) = (q.len() as u64, t.len() as u64);
-            // A new workgroup's scratch: WORKGROUP rows of (H, F) as long as this target.
-            let block = 8 * WORKGROUP as u64 * (n + 1);
-            if m + n > binding || block > binding || n + 1 > self.band_cells() {
+            if (m + n).next_multiple_of(4) > binding || 8 * (n + 1) > binding || n + 1 > self.band_cells() {
                 // Beyond this adapter's buffers or band size: the exact reference instead.
                 cells[k] = Some(crate::reference::pass_cell(q, t, sc, pass));
                 continue;
             }
-            let r = group.new_residues(q) + group.new_residues(t);
-            let s = if group.jobs.len() % WORKGROUP as usize == 0 {
-                block
-            } else {
-                0
-            };
+            let mut cost = group.cost(pairs[k], binding);
             if !group.jobs.is_empty()
-                && (group.residues + r > binding
-                    || group.scratch + s > binding
+                && ((group.residues + cost.0).next_multiple_of(4) > binding
+                    || group.scratch + cost.1 > binding
                     || group.work + m * n > MAX_DISPATCH_CELLS
                     || group.jobs.len() as u64 >= max_jobs)
             {
-                self.dispatch(pairs, &std::mem::take(&mut group).jobs, sc, pass, &mut cells)?;
-                // The first job of a new group starts a workgroup and packs both sequences.
-                group.residues = m + n;
-                group.scratch = block;
-            } else {
-                group.residues += r;
-                group.scratch += s;
+                self.dispatch(pairs, &std::mem::take(&mut group).jobs, sc, pass, &mut cells, binding)?;
+                cost = group.cost(pairs[k], binding);
             }
-            for seq in [q, t] {
-                group.seen.insert(key(seq));
-            }
-            group.jobs.push(k);
-            group.work += m * n;
+            group.push(k, pairs[k], cost);
         }
         if !group.jobs.is_empty() {
-            self.dispatch(pairs, &group.jobs, sc, pass, &mut cells)?;
+            self.dispatch(pairs, &group.jobs, sc, pass, &mut cells, binding)?;
         }
         Ok(cells)
     }
@@ -338,6 +364,7 @@ impl Gpu {
         sc: &Scoring,
         (start, end): (Start, End),
         cells: &mut [Option<(i32, usize, usize)>],
+        binding: u64,
     ) -> Result<()> {
         // Each distinct sequence once (a genome, or the query of a search, is shared by many
         // pairs), as byte codes.
@@ -353,21 +380,23 @@ impl Gpu {
         let mut jobs = Vec::<[u32; 8]>::with_capacity(group.len());
         let mut scratch = 0u32;
         for block in group.chunks(WORKGROUP as usize) {
+            // Longest first: the block's first target is its longest.
+            let longest = pairs[block[0]].1.len() as u32;
+            let interleave = interleaved(longest.into(), binding);
             for (lane, &k) in (0..).zip(block) {
                 let (q, t) = pairs[k];
-                jobs.push([
-                    place(q),
-                    q.len() as u32,
-                    place(t),
-                    t.len() as u32,
-                    scratch + lane,
-                    0,
-                    0,
-                    0,
-                ]);
+                let (offset, stride) = match interleave {
+                    true => (scratch + lane, WORKGROUP),
+                    false => (scratch, 1),
+                };
+                jobs.push([place(q), q.len() as u32, place(t), t.len() as u32, offset, stride, 0, 0]);
+                if !interleave {
+                    scratch += t.len() as u32 + 1;
+                }
             }
-            // Longest first: the block's first target is its longest.
-            scratch += WORKGROUP * (pairs[block[0]].1.len() as u32 + 1);
+            if interleave {
+                scratch += WORKGROUP * (longest + 1);
+            }
         }
         let residues: Vec<u32> = codes
             .chunks(4)
@@ -590,6 +619,33 @@ mod tests {
                 want,
                 "{mode:?}"
             );
+        }
+    }
+
+    #[test]
+    fn small_bindings_split_groups_and_keep_long_rows_apart() {
+        let Some(gpu) = test_gpu() else { return };
+        // A 64 KiB binding: rows interleave only up to 31 columns, so these targets mix
+        // interleaved blocks and rows one after another, over several submissions.
+        let small = Gpu {
+            binding: 1 << 16,
+            ..gpu.clone()
+        };
+        let sc = Scoring::dna(2, 4, 4, 2).unwrap();
+        let seq = |len: usize, seed: usize| -> Vec<u8> {
+            (0..len).map(|k| b"ACGT"[(k * k + seed * 7 + k / 3) % 4]).collect()
+        };
+        // Half of the targets up to 31 residues (interleaved blocks), half up to 700.
+        let t_len = |k: usize| if k % 2 == 0 { 1 + k % 31 } else { 1 + (k * 37) % 700 };
+        let pairs: Vec<(Vec<u8>, Vec<u8>)> = (0..300).map(|k| (seq(5 + k % 40, k), seq(t_len(k), k + 1))).collect();
+        let refs: Vec<(&[u8], &[u8])> = pairs.iter().map(|(q, t)| (q.as_slice(), t.as_slice())).collect();
+        for mode in [Mode::Local, Mode::Global, Mode::SemiGlobal] {
+            let pass = reference::forward_pass(mode);
+            let want: Vec<_> = refs
+                .iter()
+                .map(|(q, t)| Some(reference::pass_cell(q, t, &sc, pass)))
+                .collect();
+            assert_eq!(small.pass_cells(&refs, &sc, pass).unwrap(), want, "{mode:?}");
         }
     }
 
