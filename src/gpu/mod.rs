@@ -636,7 +636,13 @@ mod tests {
             (0..len).map(|k| b"ACGT"[(k * k + seed * 7 + k / 3) % 4]).collect()
         };
         // Half of the targets up to 31 residues (interleaved blocks), half up to 700.
-        let t_len = |k: usize| if k % 2 == 0 { 1 + k % 31 } else { 1 + (k * 37) % 700 };
+        let t_len = |k: usize| {
+            if k.is_multiple_of(2) {
+                1 + k % 31
+            } else {
+                1 + (k * 37) % 700
+            }
+        };
         let pairs: Vec<(Vec<u8>, Vec<u8>)> = (0..300).map(|k| (seq(5 + k % 40, k), seq(t_len(k), k + 1))).collect();
         let refs: Vec<(&[u8], &[u8])> = pairs.iter().map(|(q, t)| (q.as_slice(), t.as_slice())).collect();
         for mode in [Mode::Local, Mode::Global, Mode::SemiGlobal] {
