@@ -453,6 +453,19 @@ fn span_bound(other: usize, score: i32, sc: &Scoring) -> usize {
     other + (slack.max(0) / sc.gap_extend() as i64) as usize
 }
 
+/// For the passes whose alignments may start and end at any target column (local, and
+/// target-free ending in the last row), the longest stretch of target that a best path of a
+/// `query_len` query can cover: its score is at least 1 (local: a best of 0 is no alignment) or
+/// at least that of the whole query inserted (target-free). `None` for the other passes.
+pub(crate) fn free_target_span(query_len: usize, (start, end): (Start, End), sc: &Scoring) -> Option<usize> {
+    let floor = match (start, end) {
+        (Start::Local, End::Anywhere) => 1,
+        (Start::TargetFree, End::LastRow) => border(start, query_len, sc),
+        _ => return None,
+    };
+    Some(span_bound(query_len, floor, sc))
+}
+
 /// The borders and end cells of step 1's forward pass in `mode`.
 pub(crate) fn forward_pass(mode: Mode) -> (Start, End) {
     match mode {

@@ -97,6 +97,9 @@ const MAP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 /// silently stops a loop after 65535 iterations, so its bands stay below that.
 const BAND_CELLS: u64 = 1 << 22;
 const CPU_ADAPTER_BAND_CELLS: u64 = 60_000;
+/// Target residues per chunk where a long target is cut (or twice the overlap, if longer): a
+/// 48 kbp genome gives a 150 bp read 13 jobs, which overlap by about 300 residues.
+const TILE_COLUMNS: usize = 4096;
 
 /// A GPU context: device, queue and the compiled pass pipeline, reused across batches.
 #[derive(Clone)]
@@ -108,6 +111,8 @@ pub struct Gpu {
     info: AdapterInfo,
     /// Bytes of one storage binding the passes use at most.
     binding: u64,
+    /// Target residues per chunk at least, where long targets are cut (see `pass_cells`).
+    tile_columns: usize,
     errors: Arc<Mutex<Vec<String>>>,
 }
 
@@ -293,6 +298,7 @@ impl Gpu {
             layout,
             info,
             binding,
+            tile_columns: TILE_COLUMNS,
             errors,
         })
     }
@@ -305,7 +311,58 @@ impl Gpu {
     /// The best cell `(score, i, j)` of `pass` over each `(query, target)` pair of raw residues,
     /// exactly as the reference's score pass finds it; `None` for an empty sequence. Pairs too
     /// large for the adapter are computed by the reference on the CPU.
+    ///
+    /// Where the pass's alignments may start and end at any target column (local, and
+    /// semi-global's forward pass), a long target is cut into chunks that overlap by the
+    /// longest target stretch a best path can cover (`reference::free_target_span`), each a job
+    /// of its own: a genome then spreads over many invocations. This is exact: a chunk's cells
+    /// are scores of real paths, at most the true values, so a chunk cell reaching the best
+    /// score S is a true best cell; and the reference's cell, with a best path lying inside
+    /// some chunk, is found there with S and no earlier cell of that chunk reaches S. The first
+    /// of the chunks' cells in row-major order is therefore the reference's.
     pub(crate) fn pass_cells(
+        &self,
+        pairs: &[(&[u8], &[u8])],
+        sc: &Scoring,
+        pass: (Start, End),
+    ) -> Result<Vec<Option<(i32, usize, usize)>>> {
+        // (pair, column offset) and the query and target chunk of every job.
+        let mut origin = Vec::with_capacity(pairs.len());
+        let mut jobs = Vec::with_capacity(pairs.len());
+        for (k, &(q, t)) in pairs.iter().enumerate() {
+            let span = crate::reference::free_target_span(q.len(), pass, sc);
+            match span.map(|span| (self.tile_columns.max(2 * span), span)) {
+                Some((len, span)) if t.len() > len => {
+                    // Consecutive chunks share `span` residues.
+                    let step = len - span;
+                    for at in (0..t.len()).step_by(step) {
+                        origin.push((k, at));
+                        jobs.push((q, &t[at..t.len().min(at + len)]));
+                        if at + len >= t.len() {
+                            break;
+                        }
+                    }
+                }
+                _ => {
+                    origin.push((k, 0));
+                    jobs.push((q, t));
+                }
+            }
+        }
+        let mut cells: Vec<Option<(i32, usize, usize)>> = vec![None; pairs.len()];
+        for ((k, at), cell) in origin.into_iter().zip(self.job_cells(&jobs, sc, pass)?) {
+            let Some((score, i, j)) = cell else { continue };
+            let cell = (score, i, j + at);
+            // The highest score, then the first cell in row-major order.
+            if cells[k].is_none_or(|(s, bi, bj)| score > s || (score == s && (i, cell.2) < (bi, bj))) {
+                cells[k] = Some(cell);
+            }
+        }
+        Ok(cells)
+    }
+
+    /// [`Gpu::pass_cells`] for whole pairs (no chunks).
+    fn job_cells(
         &self,
         pairs: &[(&[u8], &[u8])],
         sc: &Scoring,
@@ -588,6 +645,43 @@ mod tests {
                     .collect();
                 prop_assert_eq!(gpu.pass_cells(&refs, &sc, pass).unwrap(), want, "{:?}", pass);
             }
+        }
+    }
+
+    /// Queries against long targets made of a repeated unit (ties in many chunks) and noise.
+    fn chunk_case() -> impl Strategy<Value = (Scoring, Mode, Pairs)> {
+        let sc = prop_oneof![
+            (1..5i32, 0..6i32, 0..8i32, 1..4i32).prop_map(|(a, b, o, e)| Scoring::dna(a, b, o, e).unwrap()),
+            (prop::sample::select(BUILTIN_MATRICES.to_vec()), 0..12i32, 2..5i32).prop_map(|(m, o, e)| {
+                Scoring::with_matrix(Alphabet::Protein, &Matrix::builtin(m).unwrap(), o, e).unwrap()
+            }),
+        ];
+        let mode = prop::sample::select(vec![Mode::Local, Mode::SemiGlobal, Mode::Global]);
+        (sc, mode).prop_flat_map(|(sc, mode)| {
+            let letters: &'static [u8] = match sc.alphabet() {
+                Alphabet::Dna => b"ACGTN",
+                Alphabet::Protein => b"ARNDCQEGHILKMFPSTWYVX",
+            };
+            let seq = move |len: std::ops::Range<usize>| prop::collection::vec(prop::sample::select(letters), len);
+            let pair = (seq(1..12), seq(1..30), 0..40usize, seq(0..200)).prop_map(|(q, unit, copies, tail)| {
+                let t = [unit.repeat(copies), tail, unit].concat();
+                (q, t)
+            });
+            (Just(sc), Just(mode), prop::collection::vec(pair, 1..20))
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+        #[test]
+        fn long_targets_cut_into_chunks_find_the_reference_cell((sc, mode, pairs) in chunk_case(), tile in 1usize..80) {
+            let Some(gpu) = test_gpu() else { return Ok(()) };
+            let small = Gpu { tile_columns: tile, ..gpu.clone() };
+            let refs: Vec<(&[u8], &[u8])> = pairs.iter().map(|(q, t)| (q.as_slice(), t.as_slice())).collect();
+            let pass = reference::forward_pass(mode);
+            let want: Vec<_> = refs.iter().map(|(q, t)| Some(reference::pass_cell(q, t, &sc, pass))).collect();
+            prop_assert_eq!(small.pass_cells(&refs, &sc, pass).unwrap(), want);
         }
     }
 
