@@ -612,15 +612,27 @@ mod tests {
 
     type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
 
-    fn case() -> impl Strategy<Value = (Scoring, Mode, Pairs)> {
-        let sc = prop_oneof![
+    /// DNA or protein scoring, with protein gap extensions drawn from `protein_extend`.
+    fn scoring(protein_extend: std::ops::Range<i32>) -> impl Strategy<Value = Scoring> {
+        prop_oneof![
             (1..5i32, 0..6i32, 0..8i32, 1..4i32).prop_map(|(a, b, o, e)| Scoring::dna(a, b, o, e).unwrap()),
-            (prop::sample::select(BUILTIN_MATRICES.to_vec()), 0..12i32, 1..3i32).prop_map(|(m, o, e)| {
-                Scoring::with_matrix(Alphabet::Protein, &Matrix::builtin(m).unwrap(), o, e).unwrap()
-            }),
-        ];
-        let mode = prop::sample::select(vec![Mode::Local, Mode::Global, Mode::SemiGlobal]);
-        (sc, mode).prop_flat_map(|(sc, mode)| {
+            (
+                prop::sample::select(BUILTIN_MATRICES.to_vec()),
+                0..12i32,
+                protein_extend
+            )
+                .prop_map(|(m, o, e)| {
+                    Scoring::with_matrix(Alphabet::Protein, &Matrix::builtin(m).unwrap(), o, e).unwrap()
+                }),
+        ]
+    }
+
+    fn mode() -> impl Strategy<Value = Mode> {
+        prop::sample::select(vec![Mode::Local, Mode::Global, Mode::SemiGlobal])
+    }
+
+    fn case() -> impl Strategy<Value = (Scoring, Mode, Pairs)> {
+        (scoring(1..3), mode()).prop_flat_map(|(sc, mode)| {
             let letters: &'static [u8] = match sc.alphabet() {
                 Alphabet::Dna => b"AACGTNa",
                 Alphabet::Protein => b"ARNDCQEGHILKMFPSTWYVBZX*",
@@ -650,14 +662,8 @@ mod tests {
 
     /// Queries against long targets made of a repeated unit (ties in many chunks) and noise.
     fn chunk_case() -> impl Strategy<Value = (Scoring, Mode, Pairs)> {
-        let sc = prop_oneof![
-            (1..5i32, 0..6i32, 0..8i32, 1..4i32).prop_map(|(a, b, o, e)| Scoring::dna(a, b, o, e).unwrap()),
-            (prop::sample::select(BUILTIN_MATRICES.to_vec()), 0..12i32, 2..5i32).prop_map(|(m, o, e)| {
-                Scoring::with_matrix(Alphabet::Protein, &Matrix::builtin(m).unwrap(), o, e).unwrap()
-            }),
-        ];
-        let mode = prop::sample::select(vec![Mode::Local, Mode::SemiGlobal, Mode::Global]);
-        (sc, mode).prop_flat_map(|(sc, mode)| {
+        // Larger protein gap extensions keep the chunks' overlaps short.
+        (scoring(2..5), mode()).prop_flat_map(|(sc, mode)| {
             let letters: &'static [u8] = match sc.alphabet() {
                 Alphabet::Dna => b"ACGTN",
                 Alphabet::Protein => b"ARNDCQEGHILKMFPSTWYVX",
