@@ -457,6 +457,7 @@ fn span_bound(other: usize, score: i32, sc: &Scoring) -> usize {
 /// target-free ending in the last row), the longest stretch of target that a best path of a
 /// `query_len` query can cover: its score is at least 1 (local: a best of 0 is no alignment) or
 /// at least that of the whole query inserted (target-free). `None` for the other passes.
+#[cfg(feature = "gpu")]
 pub(crate) fn free_target_span(query_len: usize, (start, end): (Start, End), sc: &Scoring) -> Option<usize> {
     let floor = match (start, end) {
         (Start::Local, End::Anywhere) => 1,
