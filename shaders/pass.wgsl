@@ -84,8 +84,11 @@ fn substitution(index: u32) -> i32 {
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(local_invocation_index) local: u32) {
     // Every invocation helps load the matrix before any of them returns (the barrier must be
-    // reached by the whole workgroup).
-    let entries = min(params.dim, SHARED_DIM) * min(params.dim, SHARED_DIM);
+    // reached by the whole workgroup); larger matrices are read from storage instead.
+    var entries = 0u;
+    if (params.dim <= SHARED_DIM) {
+        entries = params.dim * params.dim;
+    }
     for (var k = local; k < entries; k += WORKGROUP) {
         shared_matrix[k] = matrix[k];
     }

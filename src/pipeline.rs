@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 pub const BATCH: usize = 4096;
 
 /// Batches read but not yet written, at most: one queued per engine plus those being aligned
-/// (one on the CPU, two on a GPU) and written. The writer hands a ticket back per batch written; the reader waits for one.
+/// (one on the CPU, two on a GPU) and written. The writer hands a ticket back per batch
+/// written; the reader waits for one.
 pub const IN_FLIGHT: usize = 6;
 
 /// What each query is aligned against.

@@ -1193,21 +1193,20 @@ pub(crate) fn pair_cells(
             .filter(|&g| striped::narrow_first(sc, floors.map(|f| f[group[g]])))
             .collect();
         let mut found = vec![None; group.len()];
-        if !narrow.is_empty() {
-            let narrow_refs: Vec<&[u8]> = narrow.iter().map(|&g| refs[g]).collect();
-            let cells = on_isa!(isa, striped_cells(&narrow_refs, &tc, sc, pass, false));
-            for (&g, cell) in narrow.iter().zip(cells) {
+        // The queries `which` of the group in striped lanes of one width.
+        let run = |which: &[usize], wide: bool, found: &mut [Option<(i32, usize, usize)>]| {
+            if which.is_empty() {
+                return;
+            }
+            let sub: Vec<&[u8]> = which.iter().map(|&g| refs[g]).collect();
+            let cells = on_isa!(isa, striped_cells(&sub, &tc, sc, pass, wide));
+            for (&g, cell) in which.iter().zip(cells) {
                 found[g] = cell;
             }
-        }
+        };
+        run(&narrow, false, &mut found);
         let wider: Vec<usize> = (0..group.len()).filter(|&g| found[g].is_none()).collect();
-        if !wider.is_empty() {
-            let wide_refs: Vec<&[u8]> = wider.iter().map(|&g| refs[g]).collect();
-            let wide = on_isa!(isa, striped_cells(&wide_refs, &tc, sc, pass, true));
-            for (&g, cell) in wider.iter().zip(wide) {
-                found[g] = cell;
-            }
-        }
+        run(&wider, true, &mut found);
         for (&k, cell) in group.iter().zip(found) {
             cells[k] = Some(cell.unwrap_or_else(|| reference::pass_cell(pairs[k].0, target, sc, pass)));
         }
@@ -1246,10 +1245,9 @@ pub(crate) fn pair_starts(
     sc: &Scoring,
     mode: Mode,
 ) -> Vec<(usize, usize)> {
-    let found = reference::starts_from_cells(pairs, sc, mode, |refs, floors, pass| {
+    let Ok(starts) = reference::starts_from_cells(pairs, sc, mode, |refs, floors, pass| {
         Ok::<_, std::convert::Infallible>(pair_cells(isa, refs, Some(floors), sc, pass))
     });
-    let Ok(starts) = found;
     starts
 }
 

@@ -393,13 +393,13 @@ impl Gpu {
                     || group.work + m * n > MAX_DISPATCH_CELLS
                     || group.jobs.len() as u64 >= max_jobs)
             {
-                self.dispatch(pairs, &std::mem::take(&mut group).jobs, sc, pass, &mut cells, binding)?;
+                self.dispatch(pairs, &std::mem::take(&mut group).jobs, sc, pass, &mut cells)?;
                 cost = group.cost(pairs[k], binding);
             }
             group.push(k, pairs[k], cost);
         }
         if !group.jobs.is_empty() {
-            self.dispatch(pairs, &group.jobs, sc, pass, &mut cells, binding)?;
+            self.dispatch(pairs, &group.jobs, sc, pass, &mut cells)?;
         }
         Ok(cells)
     }
@@ -421,7 +421,6 @@ impl Gpu {
         sc: &Scoring,
         (start, end): (Start, End),
         cells: &mut [Option<(i32, usize, usize)>],
-        binding: u64,
     ) -> Result<()> {
         // Each distinct sequence once (a genome, or the query of a search, is shared by many
         // pairs), as byte codes.
@@ -439,7 +438,7 @@ impl Gpu {
         for block in group.chunks(WORKGROUP as usize) {
             // Longest first: the block's first target is its longest.
             let longest = pairs[block[0]].1.len() as u32;
-            let interleave = interleaved(longest.into(), binding);
+            let interleave = interleaved(longest.into(), self.binding);
             for (lane, &k) in (0..).zip(block) {
                 let (q, t) = pairs[k];
                 let (offset, stride) = match interleave {
