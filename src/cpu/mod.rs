@@ -29,6 +29,8 @@
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 mod band;
 mod bytes;
 #[cfg(target_arch = "aarch64")]
@@ -55,6 +57,8 @@ const MAX_LEN: usize = u16::MAX as usize;
 /// An instruction set the kernels can use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Isa {
+    /// 32 lanes of `i16` in 512-bit registers (AVX-512BW).
+    Avx512,
     /// 16 lanes of `i16` in 256-bit registers.
     Avx2,
     /// 8 lanes of `i16` in 128-bit registers.
@@ -67,11 +71,12 @@ pub enum Isa {
 
 impl Isa {
     /// Every ISA, best first.
-    pub const ALL: [Isa; 4] = [Isa::Avx2, Isa::Sse41, Isa::Neon, Isa::Portable];
+    pub const ALL: [Isa; 5] = [Isa::Avx512, Isa::Avx2, Isa::Sse41, Isa::Neon, Isa::Portable];
 
     /// The name shown by `swgpu devices`.
     pub fn name(self) -> &'static str {
         match self {
+            Isa::Avx512 => "avx512bw",
             Isa::Avx2 => "avx2",
             Isa::Sse41 => "sse4.1",
             Isa::Neon => "neon",
@@ -82,6 +87,7 @@ impl Isa {
     /// Lanes (alignments computed at once) of this ISA's kernel.
     pub fn lanes(self) -> usize {
         match self {
+            Isa::Avx512 => 32,
             Isa::Avx2 => 16,
             Isa::Sse41 | Isa::Neon | Isa::Portable => 8,
         }
@@ -96,11 +102,13 @@ impl Isa {
     pub fn available(self) -> bool {
         match self {
             #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => std::arch::is_x86_feature_detected!("avx512bw"),
+            #[cfg(target_arch = "x86_64")]
             Isa::Avx2 => std::arch::is_x86_feature_detected!("avx2"),
             #[cfg(target_arch = "x86_64")]
             Isa::Sse41 => std::arch::is_x86_feature_detected!("sse4.1"),
             #[cfg(not(target_arch = "x86_64"))]
-            Isa::Avx2 | Isa::Sse41 => false,
+            Isa::Avx512 | Isa::Avx2 | Isa::Sse41 => false,
             #[cfg(target_arch = "aarch64")]
             Isa::Neon => std::arch::is_aarch64_feature_detected!("neon"),
             #[cfg(not(target_arch = "aarch64"))]
@@ -989,8 +997,9 @@ macro_rules! x86_int_lanes {
 use x86_int_lanes;
 
 /// The [`Lanes`] types (`i16`, and `i32` with half as many lanes) and the [`ByteLanes`] type
-/// (`u8`, twice as many) of an x86 ISA, from its register type and intrinsics: AVX2 and
-/// SSE4.1 differ only in names and widths. 32-bit lanes add and subtract without saturation.
+/// (`u8`, twice as many) of an x86 ISA, from its register type and intrinsics: AVX-512BW,
+/// AVX2 and SSE4.1 differ only in names and widths (AVX-512's mask-register compares are
+/// wrapped to return vectors). 32-bit lanes add and subtract without saturation.
 #[cfg(target_arch = "x86_64")]
 macro_rules! x86_lanes {
     (
@@ -1075,12 +1084,15 @@ macro_rules! on_isa {
         match isa {
             // SAFETY: availability was checked above.
             #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => unsafe { avx512::$entry($($arg),*) },
+            // SAFETY: availability was checked above.
+            #[cfg(target_arch = "x86_64")]
             Isa::Avx2 => unsafe { avx2::$entry($($arg),*) },
             // SAFETY: availability was checked above.
             #[cfg(target_arch = "x86_64")]
             Isa::Sse41 => unsafe { sse41::$entry($($arg),*) },
             #[cfg(not(target_arch = "x86_64"))]
-            Isa::Avx2 | Isa::Sse41 => unreachable!("x86 ISAs are never available off x86-64"),
+            Isa::Avx512 | Isa::Avx2 | Isa::Sse41 => unreachable!("x86 ISAs are never available off x86-64"),
             // SAFETY: availability was checked above.
             #[cfg(target_arch = "aarch64")]
             Isa::Neon => unsafe { neon::$entry($($arg),*) },
