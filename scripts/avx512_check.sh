@@ -4,10 +4,11 @@
 # whose initramfs holds static builds of the library's cpu tests and of `swgpu`, and checks from
 # the guest's serial console that
 #   - `swgpu devices` picked avx512bw,
-#   - every cpu test passes (AVX-512, AVX2, SSE4.1 and portable lanes against the reference),
+#   - the cpu tests but the long-sequence ones pass (AVX-512, AVX2, SSE4.1 and portable lanes against the reference),
 #   - `--backend cpu` writes the same PAF as `--backend scalar` on the host, for the samples.
 # On a machine with AVX-512BW plain `cargo test` runs the same lanes natively.
-# Over an hour: Bochs runs this code some 300-500 times slower than the host. Run by hand.
+# Run by hand, not by CI: Bochs runs this code some 300-500 times slower than the host, and
+# the check ran for more than 50 minutes without finishing in the runs made so far.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
