@@ -19,11 +19,11 @@ mkdir -p "$vm"
 if ! { command -v bochs >/dev/null && [ -f /usr/share/bochs/BIOS-bochs-latest ] && [ -f /usr/share/vgabios/vgabios.bin ] \
        && [ -f /usr/lib/ISOLINUX/isolinux.bin ] && [ -f /usr/lib/syslinux/modules/bios/ldlinux.c32 ] \
        && command -v genisoimage >/dev/null && command -v cpio >/dev/null && [ -x /bin/busybox ] \
-       && busybox --list | grep -qx md5sum && command -v script >/dev/null; }; then
+       && busybox --list | grep -qx md5sum; }; then
     echo "installing: Bochs, its BIOS, isolinux, genisoimage, cpio, busybox"
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
-        bochs bochsbios vgabios bochs-term isolinux syslinux-common genisoimage cpio busybox-static bsdutils >/dev/null
+        bochs bochsbios vgabios bochs-term isolinux syslinux-common genisoimage cpio busybox-static >/dev/null
 fi
 if [ ! -f "$vm/vmlinuz" ]; then
     # Debian 11's kernel (5.10), unpacked here and not installed, through a private apt list:
@@ -115,10 +115,43 @@ EOF
 printf 'c\nquit\n' > "$vm/debugger.rc"
 echo "== booting a Skylake-X in Bochs: $(wc -c < "$iso/initrd.gz") bytes of initramfs"
 rm -f "$vm/serial.txt"
-# The term display needs a terminal: `script` gives it one, and its screen goes nowhere.
-(cd "$vm" && TERM=xterm timeout -s KILL 7200 script -qec "bochs -q -f bochsrc -rc debugger.rc" /dev/null > /dev/null 2>&1 < /dev/null) || true
+# Debian's Bochs has its debugger built in, so its term display draws on a pseudo-terminal of
+# its own ("Bochs connected to screen /dev/pts/N") and keeps the debugger on the terminal it was
+# started from. Both must be read, or Bochs blocks for good writing to the full one: this starts
+# Bochs on a pseudo-terminal, logs that to terminal.txt, and drains the screen unread. At the
+# deadline it sends SIGKILL: Bochs ignores SIGTERM.
+(cd "$vm" && TERM=xterm python3 - 7200 terminal.txt bochs -q -f bochsrc -rc debugger.rc <<'EOF'
+import fcntl, os, pty, re, select, signal, struct, sys, termios, time, tty
+deadline, log, cmd = time.monotonic() + float(sys.argv[1]), open(sys.argv[2], "wb"), sys.argv[3:]
+pid, debugger = pty.fork()
+if pid == 0:
+    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 25, 80, 0, 0))
+    os.execvp(cmd[0], cmd)
+screen, said = None, b""
+while (left := deadline - time.monotonic()) > 0:
+    fds = [debugger] + ([screen] if screen is not None else [])
+    for fd in select.select(fds, [], [], min(left, 10))[0]:
+        try:
+            data = os.read(fd, 1 << 16)
+        except OSError:  # EIO: Bochs has exited and closed its terminals
+            data = b""
+        if fd == screen:
+            continue
+        if not data:
+            os.waitpid(pid, 0)
+            sys.exit()
+        log.write(data)
+        said = (said + data)[-4096:]
+        found = re.search(rb'connected to screen "(/dev/pts/[0-9]+)"', said)
+        if screen is None and found:
+            screen = os.open(found[1], os.O_RDONLY | os.O_NOCTTY)
+            tty.setraw(screen)  # no echo back to Bochs, no line buffering
+os.kill(pid, signal.SIGKILL)
+os.waitpid(pid, 0)
+EOF
+) || true
 serial=$vm/serial.txt
-[ -f "$serial" ] || { echo "no serial output from the guest; see $vm/bochs.log"; exit 1; }
+[ -f "$serial" ] || { echo "no serial output from the guest; see $vm/bochs.log and $vm/terminal.txt"; exit 1; }
 grep -E '^(backends|test |test result)' "$serial" || true
 
 fail=0
