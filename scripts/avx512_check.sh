@@ -7,8 +7,8 @@
 #   - the cpu tests but the long-sequence ones pass (AVX-512, AVX2, SSE4.1 and portable lanes against the reference),
 #   - `--backend cpu` writes the same PAF as `--backend scalar` on the host, for the samples.
 # On a machine with AVX-512BW plain `cargo test` runs the same lanes natively.
-# Run by hand, not by CI: Bochs runs this code some 300-500 times slower than the host, and
-# the check ran for more than 50 minutes without finishing in the runs made so far.
+# Run by hand, not by CI: it takes about 20 minutes on one core (Bochs runs this code some
+# 300-500 times slower than the host).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -158,7 +158,8 @@ fail=0
 grep -q 'SIMD kernels: avx512bw, 32 lanes' "$serial" || { echo "the guest did not pick avx512bw"; fail=1; }
 grep -q '== tests rc=0' "$serial" || { echo "cpu tests failed in the guest (see $serial)"; fail=1; }
 while read -r name want; do
-    got=$(grep -a "^== job $name " "$serial" | awk '{print $4}' || true)
+    # The guest's console ends its lines with CR LF.
+    got=$(grep -a "^== job $name " "$serial" | tr -d '\r' | awk '{print $4}' || true)
     if [ "$got" = "$want" ]; then
         echo "$name: --backend cpu (avx512bw) PAF equals --backend scalar"
     else
