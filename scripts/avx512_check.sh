@@ -7,7 +7,7 @@
 #   - the cpu tests but the long-sequence ones pass (AVX-512, AVX2, SSE4.1 and portable lanes against the reference),
 #   - `--backend cpu` writes the same PAF as `--backend scalar` on the host, for the samples.
 # On a machine with AVX-512BW plain `cargo test` runs the same lanes natively.
-# Run by hand, not by CI: it takes about 20 minutes on one core (Bochs runs this code some
+# Run by hand, not yet by CI: it adds about 11 minutes on one core (Bochs runs this code some
 # 300-500 times slower than the host).
 set -euo pipefail
 cd "$(dirname "$0")/.."

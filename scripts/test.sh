@@ -3,7 +3,7 @@
 # formatting, lints, unit/property/integration tests, SAM validation with samtools, the score
 # check against libparasail on the real samples in data/, the 1M-pair memory bound, the
 # Snakemake workflow, and the NEON lanes' tests on aarch64 under QEMU. The AVX-512BW check
-# (scripts/avx512_check.sh, Bochs) is run by hand: about 20 minutes more on one core.
+# (scripts/avx512_check.sh, Bochs) is run by hand: about 11 minutes more on one core.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
