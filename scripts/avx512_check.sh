@@ -4,7 +4,8 @@
 # whose initramfs holds static builds of the library's cpu tests and of `swgpu`, and checks from
 # the guest's serial console that
 #   - `swgpu devices` picked avx512bw,
-#   - the cpu tests but the long-sequence ones pass (AVX-512, AVX2, SSE4.1 and portable lanes against the reference),
+#   - the cpu tests but the long-sequence ones pass (AVX-512, AVX2, SSE4.1 and portable lanes
+#     against the reference),
 #   - `--backend cpu` writes the same PAF as `--backend scalar` on the host, for the samples.
 # On a machine with AVX-512BW plain `cargo test` runs the same lanes natively.
 # Run by hand, not yet by CI: it adds about 11 minutes on one core (Bochs runs this code some
