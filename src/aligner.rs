@@ -237,11 +237,17 @@ impl Aligner {
                     c.map(|(end, strand)| (strands.aligned(k, strand), targets[range.start + k].seq.as_slice(), end))
                 })
                 .collect();
+            // One raw alignment per pair that has an end, in order: a pair without one must
+            // not take the next pair's (the check comes before the iterator moves).
             let mut raws = self.finish(&items).into_iter();
             Ok(chosen
                 .into_iter()
                 .enumerate()
-                .map(|(k, c)| Some(self.to_alignment(strands.queries[k].seq.len(), raws.next()?, c?.1)))
+                .map(|(k, c)| {
+                    let (_, strand) = c?;
+                    let raw = raws.next().expect("one raw alignment per pair with an end");
+                    Some(self.to_alignment(strands.queries[k].seq.len(), raw, strand))
+                })
                 .collect::<Vec<_>>())
         });
         flatten(chunks)

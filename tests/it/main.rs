@@ -1,8 +1,11 @@
 //! Integration tests: one binary (CLI, formats, bad input, real data).
 
+mod aligner;
 mod bad_input;
 mod bench;
 mod cli;
+mod oracle;
+mod pipeline;
 mod real_data;
 mod shaders;
 mod streaming;
