@@ -10,7 +10,8 @@ pub struct InputLocation {
     pub path: PathBuf,
     /// 1-based number of the record that failed, when known.
     pub record: Option<u64>,
-    /// Identifier of that record, when it could be read.
+    /// Identifier of that record, when it could be read; control characters and bytes that
+    /// are not ASCII are escaped (`\x01`), so that a message never carries them.
     pub id: Option<String>,
     /// 1-based line number, when known.
     pub line: Option<u64>,
@@ -88,6 +89,17 @@ pub enum Error {
         /// Its length.
         len: usize,
     },
+    /// The output file named is one of the inputs: writing it would destroy the input.
+    #[error("the output {} is the input {}: writing it would destroy the input; choose another output file", output.display(), input.display())]
+    OutputIsInput {
+        /// The output path given.
+        output: PathBuf,
+        /// The input it names.
+        input: PathBuf,
+    },
+    /// The run was stopped (an interrupt) before this call finished: it has no result.
+    #[error("stopped before the alignments were finished")]
+    Stopped,
 }
 
 /// Shorthand for results of this crate.

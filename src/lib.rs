@@ -33,6 +33,7 @@ pub(crate) mod parallel;
 pub mod pipeline;
 pub mod reference;
 pub(crate) mod scoring;
+pub(crate) mod stop;
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -3,16 +3,18 @@
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use signal_hook::consts::{SIGINT, SIGTERM};
-use std::io::{BufWriter, Write};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use swgpu::bench;
-use swgpu::io::{self, FastxReader, Format, OutputContext, TargetInfo};
+use swgpu::io::output::{regular_file, same_file};
+use swgpu::io::{self, FastxReader, Format, Output, OutputContext, TargetInfo};
 use swgpu::pipeline::{self, Input, Summary, Targets};
-use swgpu::{Aligner, AlignerConfig, Alphabet, Backend, GpuDevice, Matrix, Mode, Scoring, StrandMode};
+use swgpu::{Aligner, AlignerConfig, Alphabet, Backend, GpuDevice, Matrix, Mode, Record, Scoring, StrandMode};
 
 /// Exact Smith-Waterman, Needleman-Wunsch and semi-global alignment with affine gaps.
 #[derive(Parser)]
@@ -218,70 +220,8 @@ fn scoring(args: &ProblemArgs, alphabet: Alphabet) -> Result<Scoring> {
     Ok(scoring)
 }
 
-/// Where the output goes. A regular file (or a new path) is written as `FILE.partial` and
-/// renamed when the run succeeds, so a failed run never leaves a truncated file that looks
-/// complete. Anything else (`/dev/null`, a named pipe) is written in place: renaming over it
-/// would replace the device or the pipe with a file.
-struct Output {
-    path: Option<PathBuf>,
-    staged: bool,
-}
-
-impl Output {
-    fn new(path: Option<PathBuf>) -> Output {
-        // A new path or a regular file; not a device, a pipe, or a link to one.
-        let staged = path
-            .as_deref()
-            .is_some_and(|p| std::fs::metadata(p).map_or(true, |m| m.is_file()));
-        Output { path, staged }
-    }
-
-    fn partial(path: &Path) -> PathBuf {
-        let mut name = path.as_os_str().to_owned();
-        name.push(".partial");
-        PathBuf::from(name)
-    }
-
-    /// The file that holds the records while the run goes on, `None` for stdout.
-    fn writing_to(&self) -> Option<PathBuf> {
-        let p = self.path.as_ref()?;
-        Some(if self.staged { Self::partial(p) } else { p.clone() })
-    }
-
-    fn open(&self) -> Result<Box<dyn Write>> {
-        Ok(match self.writing_to() {
-            Some(target) => {
-                let file =
-                    std::fs::File::create(&target).with_context(|| format!("cannot create {}", target.display()))?;
-                Box::new(BufWriter::new(file))
-            }
-            None => Box::new(BufWriter::new(std::io::stdout().lock())),
-        })
-    }
-
-    /// Renames the partial file into place.
-    fn commit(&self) -> Result<()> {
-        if let Some(p) = self.path.as_ref().filter(|_| self.staged) {
-            std::fs::rename(Self::partial(p), p).with_context(|| format!("cannot create {}", p.display()))?;
-        }
-        Ok(())
-    }
-
-    /// Removes the partial file of a failed run.
-    fn discard(&self) {
-        if let Some(p) = self.path.as_ref().filter(|_| self.staged) {
-            let _ = std::fs::remove_file(Self::partial(p));
-        }
-    }
-}
-
-/// The first records of `path` (none for standard input, which cannot be read twice).
-fn peek(path: &Path, n: usize) -> Result<Vec<swgpu::Record>> {
-    if path == Path::new("-") {
-        return Ok(Vec::new());
-    }
-    Ok(FastxReader::open(path)?.read_batch(n)?)
-}
+/// The staging file while a run writes it, for the message of a second signal.
+static STAGING: Mutex<Option<PathBuf>> = Mutex::new(None);
 
 /// The command line as recorded in SAM's @PG: without `--shard`, so that every shard's header
 /// is the single run's.
@@ -357,16 +297,12 @@ impl ProblemArgs {
         }
     }
 
-    /// The alphabet given, or detected from the first records of `samples` (the first
-    /// non-empty list).
-    fn alphabet(&self, samples: &[&[swgpu::Record]]) -> Alphabet {
+    /// The alphabet given, or detected from the first records of `sample`.
+    fn alphabet(&self, sample: &[swgpu::Record]) -> Alphabet {
         match self.alphabet {
             Some(AlphabetArg::Dna) => Alphabet::Dna,
             Some(AlphabetArg::Protein) => Alphabet::Protein,
-            None => {
-                let sample = samples.iter().find(|s| !s.is_empty()).copied().unwrap_or_default();
-                Alphabet::detect(sample.iter().take(100).map(|r| r.seq.as_slice()))
-            }
+            None => Alphabet::detect(sample.iter().take(100).map(|r| r.seq.as_slice())),
         }
     }
 }
@@ -416,8 +352,13 @@ struct Outcome {
 }
 
 fn align(args: &AlignArgs, command_line: &str, stop: &AtomicBool) -> Result<Outcome> {
-    if args.queries == Path::new("-") && args.targets == Path::new("-") {
-        bail!("queries and targets cannot both be standard input");
+    let (query_path, target_path) = (args.queries.as_path(), args.targets.as_path());
+    let same_stream = !regular_file(query_path) && (query_path == target_path || same_file(query_path, target_path));
+    if same_stream {
+        bail!(
+            "QUERIES and TARGETS are the same stream ({}), which can be read only once",
+            query_path.display()
+        );
     }
     let format = match args.format {
         FormatArg::Sam => Format::Sam,
@@ -425,90 +366,112 @@ fn align(args: &AlignArgs, command_line: &str, stop: &AtomicBool) -> Result<Outc
         FormatArg::Blast6 => Format::Blast6,
         FormatArg::Jsonl => Format::Jsonl,
     };
-    // Search keeps every target in memory. Pairs stream them, after one pass for the names and
-    // lengths where the format needs them all (SAM's @SQ lines, BLAST's database length).
-    let streamed = args.pairs && args.targets != Path::new("-");
-    let (search_targets, infos) = if streamed && matches!(format, Format::Sam | Format::Blast6) {
-        (Vec::new(), io::target_infos(&args.targets)?)
-    } else if streamed {
-        (Vec::new(), Vec::new())
-    } else {
-        let all = io::read_all(&args.targets)?;
-        let infos = all.iter().map(TargetInfo::of).collect();
-        (all, infos)
+    // Every input is read once, as a stream. Search keeps the targets in memory. Pairs stream
+    // them, unless the format needs every name first (SAM's @SQ lines, BLAST's database length)
+    // or a shard needs their count and the targets cannot be read twice (a pipe): then they are
+    // held in memory as well.
+    let needs_names = matches!(format, Format::Sam | Format::Blast6);
+    let streamed = args.pairs && (regular_file(target_path) || (!needs_names && args.shard.is_none()));
+    let mut queries = FastxReader::open(query_path)?;
+    let mut targets = FastxReader::open(target_path)?;
+    let alphabet = match queries.peek(100) {
+        [] => args.problem.alphabet(targets.peek(100)),
+        sample => args.problem.alphabet(sample),
+    };
+    let config = aligner_config(args, scoring(&args.problem, alphabet)?);
+    // Notes go with the summary at the end, so that an error is the only line of a failed run.
+    let (engines, note) = pipeline::engines(&config)?;
+    let max_len = engines[0].max_len();
+    queries.limit_length(max_len);
+    targets.limit_length(max_len);
+    let (held, infos) = match streamed {
+        // A second pass over a regular file for the names, before the stream.
+        true if needs_names => (Vec::new(), io::target_infos(target_path)?),
+        true => (Vec::new(), Vec::new()),
+        false => {
+            let held: Vec<Record> = targets.by_ref().collect::<swgpu::Result<_>>()?;
+            let infos = held.iter().map(TargetInfo::of).collect();
+            (held, infos)
+        }
     };
     let range = match args.shard {
         None => None,
-        Some(_) if args.queries == Path::new("-") => bail!("--shard needs a query file, not standard input"),
+        Some(_) if !regular_file(query_path) => bail!(
+            "--shard counts the query records before it aligns its slice, so QUERIES must be a regular file, not standard input or a pipe; split the input into files instead"
+        ),
         Some(shard) => {
-            let total = io::count_records(&args.queries)?;
-            // The names pass (or the targets in memory) already counted them, unless there was none.
-            let targets = match streamed && infos.is_empty() {
-                true => io::count_records(&args.targets)?,
-                false => infos.len() as u64,
+            let total = io::count_records(query_path)?;
+            let target_count = match (streamed, infos.is_empty()) {
+                (true, true) => io::count_records(target_path)?,
+                _ => infos.len() as u64,
             };
-            if args.pairs && total != targets {
+            if args.pairs && total != target_count {
                 return Err(swgpu::Error::PairCountMismatch {
                     queries: total,
-                    targets,
+                    targets: target_count,
                 }
                 .into());
             }
             Some(shard.range(total))
         }
     };
-    let mut sample = peek(&args.queries, 100)?;
-    if sample.is_empty() {
-        sample = match search_targets.is_empty() {
-            true => peek(&args.targets, 100)?,
-            false => search_targets[..search_targets.len().min(100)].to_vec(),
-        };
-    }
-    let alphabet = args.problem.alphabet(&[&sample]);
-    let config = aligner_config(args, scoring(&args.problem, alphabet)?);
-    let (engines, note) = pipeline::engines(&config)?;
-    if let Some(note) = note.filter(|_| !args.quiet) {
-        eprintln!("swgpu: note: {note}");
-    }
     let ctx = OutputContext {
         targets: &infos,
         scoring: &config.scoring,
         command_line,
     };
-    let output = Output::new(args.output.clone());
+    let mut output = Output::new(args.output.as_deref(), &[query_path, target_path])?;
     let mut writer = io::writer(format, ctx, output.open()?);
-    let run = || -> Result<Summary> {
-        writer.write_header()?;
+    *STAGING.lock().unwrap_or_else(|p| p.into_inner()) = output.staging().map(Path::to_path_buf);
+    let written = std::cell::Cell::new(0);
+    let run = || -> swgpu::Result<Summary> {
+        writer.write_header().map_err(swgpu::Error::Output)?;
         let targets = if streamed {
-            Targets::Pairs(Box::new(FastxReader::open(&args.targets)?))
+            Targets::Pairs(Box::new(targets))
         } else if args.pairs {
-            Targets::Pairs(Box::new(search_targets.iter().cloned().map(Ok)))
+            Targets::Pairs(Box::new(held.iter().cloned().map(Ok)))
         } else {
-            Targets::Search(&search_targets)
+            Targets::Search(&held)
         };
         let bar = progress_bar(args.quiet);
         let input = Input {
-            queries: FastxReader::open(&args.queries)?,
+            queries,
             targets,
             range,
             batch: args.batch,
         };
         let summary = pipeline::run(&engines, input, writer.as_mut(), stop, &mut |s| {
+            written.set(s.records);
             bar.set_length(s.query_bytes.1.unwrap_or(0));
             bar.set_position(s.query_bytes.0);
             bar.set_message(format!("{} records, {:.2} GCUPS", s.records, s.gcups()));
         });
         bar.finish_and_clear();
         let summary = summary?;
-        writer.finish()?;
+        writer.flush().map_err(swgpu::Error::Output)?;
         Ok(summary)
     };
     let summary = match run() {
         Ok(summary) => summary,
-        Err(e) => {
+        Err(swgpu::Error::Output(e)) => {
             output.discard();
-            return Err(e);
+            return Err(anyhow::Error::new(e).context(format!("cannot write {}", output.name())));
         }
+        // The records before the error are whole, in order: kept, but never as FILE.
+        Err(e) => match output.staging().filter(|_| written.get() > 0) {
+            Some(kept) => {
+                let chain = error_chain(&anyhow::Error::new(e));
+                bail!(
+                    "{chain}; the {} record(s) before it are complete, kept in {}",
+                    written.get(),
+                    kept.display()
+                );
+            }
+            None => {
+                output.discard();
+                return Err(e.into());
+            }
+        },
     };
     if !summary.interrupted {
         output.commit()?;
@@ -516,8 +479,8 @@ fn align(args: &AlignArgs, command_line: &str, stop: &AtomicBool) -> Result<Outc
     Ok(Outcome {
         summary,
         engines: engines.iter().map(Aligner::name).collect(),
-        notes: fallback_notes(&engines),
-        written_to: output.writing_to(),
+        notes: note.into_iter().chain(fallback_notes(&engines)).collect(),
+        written_to: output.writing_to().map(Path::to_path_buf),
     })
 }
 
@@ -567,7 +530,9 @@ fn bench(args: &BenchArgs) -> Result<()> {
     let mut workloads = Vec::new();
     if let (Some(q), Some(t)) = (&args.queries, &args.targets) {
         let (queries, targets) = (io::read_all(q)?, io::read_all(t)?);
-        let alphabet = args.problem.alphabet(&[&queries, &targets]);
+        let alphabet = args
+            .problem
+            .alphabet(if queries.is_empty() { &targets } else { &queries });
         workloads.push(bench::Workload {
             name: "files".into(),
             shape: if args.pairs {
@@ -682,6 +647,11 @@ fn devices() -> Result<()> {
     Ok(())
 }
 
+/// An error and its causes on one line.
+fn error_chain(err: &anyhow::Error) -> String {
+    err.chain().map(ToString::to_string).collect::<Vec<_>>().join(": ")
+}
+
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|e| {
         e.downcast_ref::<std::io::Error>()
@@ -689,13 +659,29 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
-/// Sets `stop` on the first SIGINT or SIGTERM and records which; a second one exits at once.
-fn catch_signals(stop: &Arc<AtomicBool>, signal: &Arc<AtomicUsize>) -> std::io::Result<()> {
-    for sig in [SIGINT, SIGTERM] {
-        signal_hook::flag::register_conditional_shutdown(sig, 128 + sig, Arc::clone(stop))?;
-        signal_hook::flag::register_usize(sig, Arc::clone(signal), sig as usize)?;
-        signal_hook::flag::register(sig, Arc::clone(stop))?;
-    }
+/// On the first SIGINT, SIGTERM or SIGHUP: sets `stop` and records the signal in `signal`, so
+/// that the run ends after the batches already aligned, with a complete prefix of the output
+/// and status 128 + the signal. On a second one: exits at once with that status, between two
+/// batches' writes (holding [`io::output::lock`]), so the output still ends with a whole record.
+fn watch_signals(stop: Arc<AtomicBool>, signal: Arc<AtomicUsize>) -> std::io::Result<()> {
+    let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP])?;
+    std::thread::spawn(move || {
+        for sig in signals.forever() {
+            if signal.swap(sig as usize, Ordering::SeqCst) == 0 {
+                stop.store(true, Ordering::SeqCst);
+                continue;
+            }
+            let _whole = io::output::lock();
+            let kept = match STAGING.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+                Some(path) => format!("kept in {}", path.display()),
+                None => "written".to_string(),
+            };
+            eprintln!(
+                "swgpu: stopped at once by a second signal ({sig}): the records output so far are complete, {kept}"
+            );
+            std::process::exit(128 + sig);
+        }
+    });
     Ok(())
 }
 
@@ -703,7 +689,7 @@ fn main() {
     let cli = Cli::parse();
     let args: Vec<String> = std::env::args().collect();
     let (stop, signal) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicUsize::new(0)));
-    let result = catch_signals(&stop, &signal)
+    let result = watch_signals(Arc::clone(&stop), Arc::clone(&signal))
         .context("cannot install the signal handlers")
         .and_then(|()| match &cli.command {
             Command::Align(align_args) => align(align_args, &recorded_command_line(&args), &stop).map(|outcome| {
@@ -730,8 +716,7 @@ fn main() {
             if is_broken_pipe(&err) {
                 return;
             }
-            let chain: Vec<String> = err.chain().map(ToString::to_string).collect();
-            eprintln!("swgpu: error: {}", chain.join(": "));
+            eprintln!("swgpu: error: {}", error_chain(&err));
             std::process::exit(1);
         }
     }

@@ -8,19 +8,23 @@ pub(crate) fn par_map<R: Send>(n: usize, threads: usize, f: impl Fn(usize) -> R 
         return (0..n).map(f).collect();
     }
     let next = AtomicUsize::new(0);
+    // The caller's stop flag holds in the workers too.
+    let flag = crate::stop::current();
     let mut results: Vec<Option<R>> = (0..n).map(|_| None).collect();
     std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads.min(n))
             .map(|_| {
                 scope.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        if i >= n {
-                            return done;
+                    crate::stop::with(flag.clone(), || {
+                        let mut done = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            if i >= n {
+                                return done;
+                            }
+                            done.push((i, f(i)));
                         }
-                        done.push((i, f(i)));
-                    }
+                    })
                 })
             })
             .collect();

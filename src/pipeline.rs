@@ -11,7 +11,7 @@ use crate::io::{AlignmentWriter, FastxReader, Record};
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, channel, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -114,15 +114,24 @@ pub struct Input<'a> {
     pub batch: usize,
 }
 
+/// Search hits a batch holds at most: with a large `top_k`, batches hold fewer queries, so
+/// that memory follows the hits reported rather than the `top_k` asked for (one query's hits
+/// are never split).
+pub const HITS_PER_BATCH: usize = 1 << 16;
+
+/// How often the writer looks at the stop flag while it waits for a batch.
+const POLL: Duration = Duration::from_millis(50);
+
 /// Aligns `input` on `engines` and writes every record, in input order, to `writer`;
 /// `on_batch` sees the running counts after each batch is written.
 ///
-/// When `stop` becomes true, no further batch is read or started, the batches already aligned
-/// are written up to the first one that was not, and the summary says `interrupted`: the output
-/// is then a complete prefix of the full output.
+/// When `stop` becomes true, no further batch is read or started, the alignments under way
+/// stop early (see [`crate::Error::Stopped`]), the batches already aligned are written up to
+/// the first one that was not, and the summary says `interrupted`: the output is then a
+/// complete prefix of the full output. `writer.flush()` follows every batch.
 ///
-/// Errors (bad input, a pair count mismatch) arrive in input order: everything before the
-/// failing batch is written first.
+/// Errors (bad input, a pair count mismatch) arrive in input order: every record before the
+/// first bad one is aligned and written first.
 pub fn run(
     engines: &[Aligner],
     input: Input<'_>,
@@ -139,6 +148,9 @@ pub fn run(
     if batch_len == 0 {
         return Err(Error::Config("the batch size must be at least 1".into()));
     }
+    let Some(first_engine) = engines.first() else {
+        return Err(Error::Config("no engine to align with".into()));
+    };
     let started = Instant::now();
     let query_size = queries.size();
     let bytes_read = AtomicU64::new(0);
@@ -146,6 +158,15 @@ pub fn run(
         Targets::Search(t) => Some(*t),
         Targets::Pairs(_) => None,
     };
+    let batch_len = match search_targets {
+        Some(t) => {
+            let hits_per_query = first_engine.config().top_k.min(t.len()).max(1);
+            batch_len.min((HITS_PER_BATCH / hits_per_query).max(1))
+        }
+        None => batch_len,
+    };
+    // Set when `stop` is seen: the engines' long loops check it.
+    let cancel = Arc::new(AtomicBool::new(false));
     let (work_tx, work_rx) = sync_channel::<Batch>(engines.len());
     // Shared by the workers and dropped with the last, so a reader blocked on a full queue
     // wakes up when the workers stop early.
@@ -162,29 +183,33 @@ pub fn run(
                 let _ = reader_done.send((0, Err(e)));
                 return;
             }
-            for index in 0.. {
+            let mut index = 0;
+            loop {
                 if stop.load(Ordering::Relaxed) {
                     let _ = reader_done.send((index, Ok(None)));
                     return;
                 }
                 let left = end - queries.records_read();
-                let batch = queries.read_batch(batch_len.min(left.try_into().unwrap_or(batch_len)));
+                let want = batch_len.min(left.try_into().unwrap_or(batch_len));
+                let (batch, error) = next_batch(&mut queries, &mut targets, want, ranged);
                 bytes_read.store(queries.bytes_read(), Ordering::Relaxed);
-                let batch = match batch.and_then(|q| pair_targets(&mut queries, &mut targets, q, ranged)) {
-                    Ok((q, _)) if q.is_empty() => return,
-                    Ok((queries, targets)) => Batch {
+                if let Some((queries, targets, first)) = batch {
+                    let batch = Batch {
                         index,
-                        first: start + (index * batch_len) as u64,
+                        first,
                         queries,
                         targets,
-                    },
-                    Err(e) => {
-                        let _ = reader_done.send((index, Err(e)));
+                    };
+                    // Either fails only when the writer stopped on an error.
+                    if ticket_tx.send(()).is_err() || work_tx.send(batch).is_err() {
                         return;
                     }
-                };
-                // Either fails only when the writer stopped on an error.
-                if ticket_tx.send(()).is_err() || work_tx.send(batch).is_err() {
+                    index += 1;
+                } else if error.is_none() {
+                    return;
+                }
+                if let Some(e) = error {
+                    let _ = reader_done.send((index, Err(e)));
                     return;
                 }
             }
@@ -194,15 +219,18 @@ pub fn run(
             .enumerate()
             .flat_map(|(engine, aligner)| std::iter::repeat_n((engine, aligner), aligner.concurrent_batches()));
         for (engine, aligner) in workers {
-            let (work_rx, done_tx) = (Arc::clone(&work_rx), done_tx.clone());
+            let (work_rx, done_tx, cancel) = (Arc::clone(&work_rx), done_tx.clone(), Arc::clone(&cancel));
             scope.spawn(move || {
                 loop {
                     let next = work_rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
                     let Ok(batch) = next else { return };
                     let index = batch.index;
-                    let aligned = match stop.load(Ordering::Relaxed) {
+                    let aligned = match cancel.load(Ordering::Relaxed) {
                         true => Ok(None),
-                        false => align(aligner, engine, search_targets, batch).map(Some),
+                        false => match crate::stop::run(&cancel, || align(aligner, engine, search_targets, batch)) {
+                            Err(Error::Stopped) => Ok(None),
+                            aligned => aligned.map(Some),
+                        },
                     };
                     if done_tx.send((index, aligned)).is_err() {
                         return;
@@ -216,11 +244,20 @@ pub fn run(
             batches: vec![0; engines.len()],
             ..Summary::default()
         };
-        let result = write_in_order(done_rx, ticket_rx, writer, search_targets, &mut summary, |summary| {
+        let mut ordered = Ordered {
+            waiting: BTreeMap::new(),
+            next: 0,
+            tickets: ticket_rx,
+            writer,
+            search: search_targets,
+        };
+        let result = ordered.write_all(done_rx, stop, &cancel, &mut summary, |summary| {
             summary.elapsed = started.elapsed();
             summary.query_bytes.0 = bytes_read.load(Ordering::Relaxed);
             on_batch(summary);
         });
+        // Whatever happened, the alignments still under way are not needed any more.
+        cancel.store(true, Ordering::Relaxed);
         summary.elapsed = started.elapsed();
         result.map(|()| summary)
     })
@@ -237,39 +274,68 @@ fn skip(queries: &mut FastxReader, targets: &mut Targets<'_>, n: u64) -> Result<
     Ok(())
 }
 
-/// The targets paired with `batch` (none for search). When one input runs out before the
-/// other, both are counted to the end for the error; with a shard `range` the counts were
-/// checked before the run, and the targets go on past its end.
-fn pair_targets(
+/// A batch read: its queries, their targets (for pairs) and the 0-based number of its first
+/// query in the input.
+type BatchRead = (Vec<Record>, Vec<Record>, u64);
+
+/// The next batch of up to `want` queries, with their targets for pairs, and the error that
+/// ends the input if there is one. The batch holds every valid record (or pair) before the
+/// error; `(None, None)` is the end of the input. When one input of pairs runs out before the
+/// other, the pairs there are form the batch and both inputs are counted to the end for the
+/// error; with a shard `range` the counts were checked before the run, and the targets go on
+/// past its end.
+fn next_batch(
     queries: &mut FastxReader,
     targets: &mut Targets<'_>,
-    batch: Vec<Record>,
+    want: usize,
     ranged: bool,
-) -> Result<(Vec<Record>, Vec<Record>)> {
-    let Targets::Pairs(stream) = targets else {
-        return Ok((batch, Vec::new()));
+) -> (Option<BatchRead>, Option<Error>) {
+    let (mut batch, error) = match queries.read_batch(want) {
+        Ok(batch) => (batch, None),
+        Err(e) => (Vec::new(), Some(e)),
     };
-    let before = queries.records_read() - batch.len() as u64;
+    let first = queries.records_read() - batch.len() as u64;
+    let nonempty = |batch: Vec<Record>, paired: Vec<Record>| (!batch.is_empty()).then_some((batch, paired, first));
+    let Targets::Pairs(stream) = targets else {
+        return (nonempty(batch, Vec::new()), error);
+    };
+    if error.is_some() {
+        return (None, error);
+    }
     let mut paired = Vec::with_capacity(batch.len());
     while paired.len() < batch.len() {
-        match stream.next().transpose()? {
-            Some(t) => paired.push(t),
+        match stream.next() {
+            Some(Ok(t)) => paired.push(t),
+            Some(Err(e)) => {
+                batch.truncate(paired.len());
+                return (nonempty(batch, paired), Some(e));
+            }
             None => break,
         }
     }
-    let surplus_target = !ranged && batch.is_empty() && stream.next().transpose()?.is_some();
+    // The queries ended: one more target means the counts differ.
+    let surplus_target = match (!ranged && batch.is_empty()).then(|| stream.next()).flatten() {
+        Some(Err(e)) => return (None, Some(e)),
+        next => next.is_some(),
+    };
     if paired.len() == batch.len() && !surplus_target {
-        return Ok((batch, paired));
+        return (nonempty(batch, paired), None);
     }
-    while queries.next_record().transpose()?.is_some() {}
-    let mut targets_total = before + paired.len() as u64 + u64::from(surplus_target);
-    while stream.next().transpose()?.is_some() {
-        targets_total += 1;
-    }
-    Err(Error::PairCountMismatch {
+    let queries_before_missing = first + paired.len() as u64;
+    batch.truncate(paired.len());
+    let mut targets_total = queries_before_missing + u64::from(surplus_target);
+    let counted = (|| {
+        while queries.next_record().transpose()?.is_some() {}
+        while stream.next().transpose()?.is_some() {
+            targets_total += 1;
+        }
+        Ok(())
+    })();
+    let error = counted.err().unwrap_or(Error::PairCountMismatch {
         queries: queries.records_read(),
         targets: targets_total,
-    })
+    });
+    (nonempty(batch, paired), Some(error))
 }
 
 /// Aligns one batch on one engine.
@@ -313,45 +379,77 @@ pub(crate) fn pair_hits(first: usize, pairs: Vec<Option<Alignment>>) -> Vec<Vec<
         .collect()
 }
 
-/// The writer's loop: batches in index order, one ticket handed back per batch written, up to
-/// the first batch skipped because of `stop`.
-fn write_in_order(
-    done: Receiver<(usize, Result<Option<Aligned>>)>,
+/// The writer's side: batches in index order, one ticket handed back per batch written.
+struct Ordered<'w, 't> {
+    waiting: BTreeMap<usize, Result<Option<Aligned>>>,
+    next: usize,
     tickets: Receiver<()>,
-    writer: &mut dyn AlignmentWriter,
-    search: Option<&[Record]>,
-    summary: &mut Summary,
-    mut on_batch: impl FnMut(&mut Summary),
-) -> Result<()> {
-    let mut waiting = BTreeMap::new();
-    let mut next = 0;
-    for (index, aligned) in done {
-        waiting.insert(index, aligned);
-        while let Some(aligned) = waiting.remove(&next) {
-            let Some(aligned) = aligned? else {
+    writer: &'w mut dyn AlignmentWriter,
+    search: Option<&'t [Record]>,
+}
+
+impl Ordered<'_, '_> {
+    /// Writes every batch of `done` in order, up to the first that was not aligned because of
+    /// a stop; once `stop` is set, the batches finished by then, and no more.
+    fn write_all(
+        &mut self,
+        done: Receiver<(usize, Result<Option<Aligned>>)>,
+        stop: &AtomicBool,
+        cancel: &AtomicBool,
+        summary: &mut Summary,
+        mut on_batch: impl FnMut(&mut Summary),
+    ) -> Result<()> {
+        loop {
+            if !self.write_ready(summary, &mut on_batch)? {
+                return Ok(());
+            }
+            if stop.load(Ordering::Relaxed) {
+                cancel.store(true, Ordering::Relaxed);
+                while let Ok((index, aligned)) = done.try_recv() {
+                    self.waiting.insert(index, aligned);
+                }
+                self.write_ready(summary, &mut on_batch)?;
                 summary.interrupted = true;
                 return Ok(());
+            }
+            match done.recv_timeout(POLL) {
+                Ok((index, aligned)) => {
+                    self.waiting.insert(index, aligned);
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return Ok(()),
+            }
+        }
+    }
+
+    /// Writes the batches that are next in order; `false` at a batch skipped by a stop.
+    fn write_ready(&mut self, summary: &mut Summary, on_batch: &mut impl FnMut(&mut Summary)) -> Result<bool> {
+        while let Some(aligned) = self.waiting.remove(&self.next) {
+            let Some(aligned) = aligned? else {
+                summary.interrupted = true;
+                return Ok(false);
             };
             let batch = &aligned.batch;
             for (k, (query, hits)) in batch.queries.iter().zip(&aligned.hits).enumerate() {
                 let with_targets: Vec<(&Record, &Hit)> = hits
                     .iter()
-                    .map(|hit| (search.map_or_else(|| &batch.targets[k], |t| &t[hit.target]), hit))
+                    .map(|hit| (self.search.map_or_else(|| &batch.targets[k], |t| &t[hit.target]), hit))
                     .collect();
-                writer.write_query(query, &with_targets).map_err(Error::Output)?;
+                self.writer.write_query(query, &with_targets).map_err(Error::Output)?;
                 if hits.is_empty() {
                     summary.unmapped += 1;
                 } else {
                     summary.aligned += 1;
                 }
             }
+            self.writer.flush().map_err(Error::Output)?;
             summary.records += batch.queries.len() as u64;
             summary.cells += aligned.cells;
             summary.batches[aligned.engine] += 1;
             on_batch(summary);
-            next += 1;
-            let _ = tickets.recv();
+            self.next += 1;
+            let _ = self.tickets.recv();
         }
+        Ok(true)
     }
-    Ok(())
 }

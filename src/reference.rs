@@ -185,6 +185,7 @@ fn score_pass(q: &[u8], t: &[u8], sc: &Scoring, start: Start, end: End) -> Cell 
         }
     }
     for i in 1..=m {
+        crate::stop::check();
         let (row_best, j) = dp_row::<false>(
             q[i - 1],
             t,
@@ -299,6 +300,7 @@ pub(crate) fn global_traceback<R: Rows>(m: usize, n: usize, sc: &Scoring, k: usi
     let mut checkpoints = vec![rows.save()];
     let last_checkpoint = if m == 0 { 0 } else { (m - 1) / k * k };
     for i in 1..=last_checkpoint {
+        crate::stop::check();
         rows.advance(i, None);
         if i % k == 0 {
             checkpoints.push(rows.save());
@@ -312,6 +314,7 @@ pub(crate) fn global_traceback<R: Rows>(m: usize, n: usize, sc: &Scoring, k: usi
         let r0 = (i - 1) / k * k;
         rows.restore(&checkpoints[r0 / k], j, i - r0);
         for r in r0 + 1..=i {
+            crate::stop::check();
             rows.advance(r, Some(r - r0));
         }
         if i == m && j == n {

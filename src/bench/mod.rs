@@ -382,7 +382,7 @@ pub fn run_backend(workload: &Workload, aligner: &Aligner) -> Result<(Results, M
         let with: Vec<_> = hits.iter().map(|h| (&workload.targets[h.target], h)).collect();
         writer.write_query(query, &with).map_err(Error::Output)?;
     }
-    writer.finish().map_err(Error::Output)?;
+    writer.flush().map_err(Error::Output)?;
     let measurement = Measurement {
         workload: workload.name.clone(),
         engine: String::new(),

@@ -1128,6 +1128,7 @@ pub(crate) fn search_scores(
     if mode == Mode::Local && bytes::usable(sc) {
         let batches: Vec<&[usize]> = order.chunks(isa.byte_lanes()).collect();
         let results = par_map(batches.len(), threads, |b| {
+            crate::stop::check();
             let batch: Vec<&[u8]> = batches[b].iter().map(|&k| targets[k]).collect();
             on_isa!(isa, local_scores_u8(&q, &batch, sc))
         });
@@ -1155,6 +1156,7 @@ pub(crate) fn search_scores(
     }
     let batches: Vec<&[usize]> = fast.chunks(isa.lanes()).collect();
     let results = par_map(batches.len(), threads, |b| {
+        crate::stop::check();
         let encoded: Vec<Vec<u8>> = batches[b].iter().map(|&k| sc.encode(targets[k])).collect();
         let refs: Vec<&[u8]> = encoded.iter().map(Vec::as_slice).collect();
         let mut out = vec![(0, 0, 0); refs.len()];
@@ -1225,6 +1227,7 @@ pub(crate) fn pair_cells(
     }
     let mut out = vec![(0, 0, 0); isa.lanes()];
     for batch in fast.chunks(isa.lanes()) {
+        crate::stop::check();
         let refs: Vec<(&[u8], &[u8])> = batch.iter().map(|&k| pairs[k]).collect();
         let band = floors.map_or(band::ALL, |floors| {
             let lanes = batch.iter().map(|&k| (pairs[k].0.len(), pairs[k].1.len(), floors[k]));

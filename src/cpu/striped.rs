@@ -329,6 +329,7 @@ pub(super) unsafe fn best_cells<L: Lanes>(
             let mut st = Striped::<L>::new(&profile, sc, row0);
             let mut best = (reference::border(row0, 0, sc), 0, 0);
             for (i, &qc) in query.iter().enumerate().map(|(k, c)| (k + 1, c)) {
+                crate::stop::check();
                 let up0 = reference::border(if i == 1 { row0 } else { start }, i - 1, sc);
                 let left0 = reference::border(start, i, sc);
                 let high = if start == Start::Local {

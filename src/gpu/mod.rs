@@ -386,6 +386,7 @@ impl Gpu {
                 cells[k] = Some(crate::reference::pass_cell(q, t, sc, pass));
                 continue;
             }
+            crate::stop::check();
             let mut cost = group.cost(pairs[k], binding);
             if !group.jobs.is_empty()
                 && ((group.residues + cost.0).next_multiple_of(4) > binding

@@ -66,7 +66,7 @@ impl AlignmentWriter for BlastWriter<'_> {
         Ok(())
     }
 
-    fn finish(&mut self) -> io::Result<()> {
+    fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
 }

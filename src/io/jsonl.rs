@@ -45,7 +45,7 @@ impl AlignmentWriter for JsonlWriter<'_> {
         writeln!(self.out, "{line}")
     }
 
-    fn finish(&mut self) -> io::Result<()> {
+    fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
 }

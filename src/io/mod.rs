@@ -3,10 +3,12 @@
 mod blast;
 mod fastx;
 mod jsonl;
+pub mod output;
 mod paf;
 mod sam;
 
 pub use fastx::{FastxReader, Record, count_records, read_all, target_infos};
+pub use output::Output;
 
 use crate::alignment::Hit;
 use crate::scoring::Scoring;
@@ -63,8 +65,9 @@ pub trait AlignmentWriter {
     /// Writes the results of one query: its hits, best first, each with its target record;
     /// no hits means unmapped.
     fn write_query(&mut self, query: &Record, hits: &[(&Record, &Hit)]) -> io::Result<()>;
-    /// Flushes buffered output.
-    fn finish(&mut self) -> io::Result<()>;
+    /// Hands what was written on to the output. The pipeline calls it after every batch, so
+    /// the output then holds whole records only (a stop keeps a complete prefix).
+    fn flush(&mut self) -> io::Result<()>;
 }
 
 /// A writer of `format` onto `out`.

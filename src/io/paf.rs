@@ -49,7 +49,7 @@ impl AlignmentWriter for PafWriter<'_> {
         Ok(())
     }
 
-    fn finish(&mut self) -> io::Result<()> {
+    fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
 }

@@ -4,6 +4,7 @@ mod aligner;
 mod bad_input;
 mod bench;
 mod cli;
+mod integrity;
 mod oracle;
 mod pipeline;
 mod real_data;

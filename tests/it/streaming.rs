@@ -84,7 +84,7 @@ fn bad_shards_are_refused() {
     }
     let out = swgpu(&["align", "-", s(&r2), "--shard", "1/2"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--shard needs a query file"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("QUERIES must be a regular file"));
     let short = file(dir.path(), "short.fa", ">a\nACGT\n");
     let out = swgpu(&["align", "--pairs", s(&r1), s(&short), "--shard", "1/2"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("10 queries, 1 targets"));
@@ -143,8 +143,19 @@ fn the_summary_counts_every_record_and_quiet_silences_it() {
     );
 }
 
+/// The staging files (`*.partial`) in `dir`.
+fn partial_files(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".partial"))
+        .collect()
+}
+
+/// A failed run never replaces `FILE`; the records before the error are kept in the staging
+/// file the error names (none is left when there were none).
 #[test]
-fn a_failed_run_leaves_no_output_file_and_keeps_the_old_one() {
+fn a_failed_run_keeps_the_old_file_and_the_records_before_the_error_apart() {
     let dir = tempfile::tempdir().unwrap();
     let (r1, _, genome) = pairs(dir.path(), 300);
     let mut reads = std::fs::read_to_string(&r1).unwrap();
@@ -162,10 +173,25 @@ fn a_failed_run_leaves_no_output_file_and_keeps_the_old_one() {
         "-o",
         s(&out_path),
     ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("record 301 ('bad')"));
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("record 301 ('bad')"), "{stderr}");
+    let kept = stderr
+        .trim_end()
+        .split("the 300 record(s) before it are complete, kept in ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{stderr}"));
+    let text = std::fs::read_to_string(kept).unwrap();
+    assert!(text.ends_with('\n'));
+    assert_eq!(text.lines().filter(|l| !l.starts_with('@')).count(), 300);
     assert_eq!(std::fs::read_to_string(&out_path).unwrap(), "old\n");
-    assert!(!dir.path().join("out.sam.partial").exists());
+    std::fs::remove_file(kept).unwrap();
+    // An error before any record: no staging file is left.
+    let bad_first = file(dir.path(), "bad.fq", "@bad\nAC!GT\n+\nIIIII\n");
+    let out = swgpu(&["align", "-q", s(&bad_first), s(&genome), "-o", s(&out_path)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(partial_files(dir.path()).is_empty());
     ok(&["align", "-q", s(&r1), s(&genome), "-o", s(&out_path)]);
     assert_eq!(
         std::fs::read_to_string(&out_path)
@@ -175,11 +201,16 @@ fn a_failed_run_leaves_no_output_file_and_keeps_the_old_one() {
             .count(),
         300
     );
-    assert!(!dir.path().join("out.sam.partial").exists());
+    assert!(partial_files(dir.path()).is_empty());
 }
 
-/// SIGINT mid-run: the batches aligned so far are written, complete, to `FILE.partial`; the
-/// exit status is 130 and `FILE` is not created.
+/// The staging file of the run `pid` writing `name` in `dir`: `NAME.PID-0.partial`.
+pub fn partial_file(dir: &Path, name: &str, pid: u32) -> PathBuf {
+    dir.join(format!("{name}.{pid}-0.partial"))
+}
+
+/// SIGINT mid-run: the batches aligned so far are written, complete, to the staging file
+/// `FILE.PID-0.partial`; the exit status is 130 and `FILE` is not created.
 #[test]
 fn an_interrupt_keeps_a_complete_prefix_in_a_partial_file() {
     let dir = tempfile::tempdir().unwrap();
@@ -190,7 +221,6 @@ fn an_interrupt_keeps_a_complete_prefix_in_a_partial_file() {
         .collect();
     let reads = file(dir.path(), "reads.fa", reads);
     let out_path = dir.path().join("out.paf");
-    let partial = dir.path().join("out.paf.partial");
     let child = super::command()
         .args([
             "align",
@@ -208,6 +238,7 @@ fn an_interrupt_keeps_a_complete_prefix_in_a_partial_file() {
         .spawn()
         .unwrap();
     // Wait for the first flushed output, then interrupt.
+    let partial = partial_file(dir.path(), "out.paf", child.id());
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     while std::fs::metadata(&partial).map_or(0, |m| m.len()) == 0 {
         assert!(std::time::Instant::now() < deadline, "no output within 120 s");
@@ -272,5 +303,5 @@ fn output_to_a_device_is_written_in_place_not_renamed_over() {
     std::os::unix::fs::symlink("/dev/null", &link).unwrap();
     ok(&["align", "-q", "data/reads_1.fq", "data/lambda_virus.fa", "-o", s(&link)]);
     assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
-    assert!(!dir.path().join("out.sam.partial").exists());
+    assert!(partial_files(dir.path()).is_empty());
 }
