@@ -179,8 +179,8 @@ struct AlignArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value = "sam")]
     format: FormatArg,
-    /// Output file [default: stdout]; a regular file is written as FILE.partial and renamed
-    /// when the run succeeds (devices and pipes such as /dev/null are written in place).
+    /// Output file [default: stdout]; a regular file is written as FILE.PID-K.partial and
+    /// renamed when the run succeeds (devices and pipes such as /dev/null are written in place).
     #[arg(short, long)]
     output: Option<PathBuf>,
     /// Process only the K-th of N contiguous slices of the query records (1 <= K <= N); the N
@@ -347,7 +347,7 @@ struct Outcome {
     summary: Summary,
     engines: Vec<String>,
     notes: Vec<String>,
-    /// The file the records went to (`FILE.partial` while staged), `None` for stdout.
+    /// The file the records went to (the staging file while staged), `None` for stdout.
     written_to: Option<PathBuf>,
 }
 

@@ -18,15 +18,31 @@ fuzz_target!(|data: &[u8]| {
         (config.backend, config.mode) = (backend, mode);
         Aligner::new(config).expect("a valid configuration")
     };
+    // Zero records is only for an input without bytes, or a compressed stream that decodes
+    // cleanly to nothing: anything else either gives records or is an error.
+    let mut records = 0;
     loop {
         let batch = match reader.read_batch(8) {
             Ok(batch) if !batch.is_empty() => batch,
-            Ok(_) => return,
+            Ok(_) => {
+                assert!(
+                    records > 0
+                        || data.is_empty()
+                        || data.starts_with(&[0x1f, 0x8b])
+                        || data.starts_with(b"BZh")
+                        || data.starts_with(&[0xfd, b'7'])
+                        || data.starts_with(&[0x28, 0xb5]),
+                    "{} bytes read as zero records",
+                    data.len()
+                );
+                return;
+            }
             Err(e) => {
                 assert!(e.to_string().starts_with("fuzz.fq"), "{e}");
                 return;
             }
         };
+        records += batch.len();
         // Bounded work per input: long records are parsed but not aligned.
         if batch.iter().any(|r| r.seq.len() > 300) {
             continue;
