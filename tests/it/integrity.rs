@@ -530,7 +530,7 @@ fn signals() {
     let q = file(dir.path(), "long_q.fa", format!(">q\n{}\n", seq(300_000)));
     let t = file(dir.path(), "long_t.fa", format!(">t\n{}\n", seq(300_000)));
     for backend in ["scalar", "cpu"] {
-        let child = command()
+        let mut child = command()
             .args([
                 "align",
                 "-q",
@@ -553,13 +553,17 @@ fn signals() {
             .args(["-TERM", &child.id().to_string()])
             .status()
             .unwrap();
+        while child.try_wait().unwrap().is_none() && sent.elapsed().as_secs() < 30 {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let stopped_in = sent.elapsed();
+        let _ = child.kill();
         let out = child.wait_with_output().unwrap();
-        assert_eq!(out.status.code(), Some(143), "{backend}");
         assert!(
-            sent.elapsed().as_secs() < 10,
-            "{backend}: {:?} after SIGTERM",
-            sent.elapsed()
+            stopped_in.as_secs() < 10,
+            "{backend}: still running {stopped_in:?} after SIGTERM"
         );
+        assert_eq!(out.status.code(), Some(143), "{backend}");
         assert!(out.stdout.is_empty());
     }
 }
