@@ -419,3 +419,39 @@ fn gpu_backend_writes_identical_bytes() {
         }
     }
 }
+
+/// Reported: with `a/at` (no alignment) first, `c` (an exact 10 bp match) came out unmapped
+/// unless every pair was a batch of its own; on every backend and in every format.
+#[test]
+fn pairs_after_an_unaligned_pair_keep_their_alignment() {
+    let dir = tempfile::tempdir().unwrap();
+    let q = file(dir.path(), "q.fa", ">a\nA\n>b\nACGTACGTAC\n>c\nGGGGCCCCAA\n");
+    let t = file(dir.path(), "t.fa", ">at\nC\n>bt\nACGTACGTAC\n>ct\nGGGGCCCCAA\n");
+    for backend in ["scalar", "cpu"] {
+        for batch in ["1", "3"] {
+            let out = ok(&[
+                "align",
+                "-q",
+                "--pairs",
+                "--backend",
+                backend,
+                "-f",
+                "paf",
+                "--batch",
+                batch,
+                s(&q),
+                s(&t),
+            ]);
+            let lines: Vec<&str> = out.lines().collect();
+            assert_eq!(lines[0], "a\t1\t0\t0\t*\t*\t0\t0\t0\t0\t0\t0", "{backend}");
+            assert!(
+                lines[1].starts_with("b\t10\t0\t10\t+\tbt\t") && lines[1].ends_with("cg:Z:10="),
+                "{backend}"
+            );
+            assert!(
+                lines[2].starts_with("c\t10\t0\t10\t+\tct\t") && lines[2].ends_with("cg:Z:10="),
+                "{backend}"
+            );
+        }
+    }
+}
