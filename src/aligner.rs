@@ -228,20 +228,31 @@ impl Aligner {
         for r in queries.iter().chain(targets) {
             self.check_length(&r.id, &r.seq)?;
         }
-        let target_residues: usize = targets.iter().map(|t| t.seq.len()).sum();
+        let queries: Vec<&[u8]> = queries.iter().map(|r| r.seq.as_slice()).collect();
+        let targets: Vec<&[u8]> = targets.iter().map(|r| r.seq.as_slice()).collect();
+        self.pairs(&queries, &targets, self.both_strands())
+    }
+
+    /// Aligns each `(query, target)` pair of residues as given, the query's forward strand
+    /// only, with [`Aligner::align_pairs`]'s engines and tie-breaks (the genome index verifies
+    /// its windows with this). The lengths must be within [`Aligner::max_len`].
+    pub(crate) fn align_slices(&self, pairs: &[(&[u8], &[u8])]) -> Result<Vec<Option<Alignment>>> {
+        let (queries, targets): (Vec<&[u8]>, Vec<&[u8]>) = pairs.iter().copied().unzip();
+        self.pairs(&queries, &targets, false)
+    }
+
+    /// Query `i` against target `i`, on both strands when `both`.
+    fn pairs(&self, queries: &[&[u8]], targets: &[&[u8]], both: bool) -> Result<Vec<Option<Alignment>>> {
+        let target_residues: usize = targets.iter().map(|t| t.len()).sum();
         let chunk = self.chunk(queries, target_residues / targets.len().max(1));
         let chunks = par_map(queries.len().div_ceil(chunk), self.config.threads, |c| {
             let range = c * chunk..queries.len().min((c + 1) * chunk);
-            let strands = Strands::new(self, &queries[range.clone()]);
-            let chosen = strands.choose(self, |_| {
-                targets[range.clone()].iter().map(|t| t.seq.as_slice()).collect()
-            })?;
+            let strands = Strands::new(both, &queries[range.clone()]);
+            let chosen = strands.choose(self, |_| targets[range.clone()].to_vec())?;
             let items: Vec<_> = chosen
                 .iter()
                 .enumerate()
-                .filter_map(|(k, c)| {
-                    c.map(|(end, strand)| (strands.aligned(k, strand), targets[range.start + k].seq.as_slice(), end))
-                })
+                .filter_map(|(k, c)| c.map(|(end, strand)| (strands.aligned(k, strand), targets[range.start + k], end)))
                 .collect();
             // One raw alignment per pair that has an end, in order: a pair without one must
             // not take the next pair's (the check comes before the iterator moves).
@@ -252,7 +263,7 @@ impl Aligner {
                 .map(|(k, c)| {
                     let (_, strand) = c?;
                     let raw = raws.next().expect("one raw alignment per pair with an end");
-                    Some(self.to_alignment(strands.queries[k].seq.len(), raw, strand))
+                    Some(self.to_alignment(strands.queries[k].len(), raw, strand))
                 })
                 .collect::<Vec<_>>())
         });
@@ -353,10 +364,7 @@ impl Aligner {
             Ok(scored
                 .iter()
                 .zip(raws)
-                .map(|(&(_, ti, strand, _), raw)| Hit {
-                    target: ti,
-                    alignment: self.to_alignment(q.len(), raw, strand),
-                })
+                .map(|(&(_, ti, strand, _), raw)| Hit::new(ti, self.to_alignment(q.len(), raw, strand)))
                 .collect())
         });
         per_query.into_iter().collect()
@@ -365,10 +373,11 @@ impl Aligner {
     /// Search with one query per SIMD lane against each target in turn (DNA, few targets).
     fn search_query_lanes(&self, queries: &[Record], targets: &[Record]) -> Result<Vec<Vec<Hit>>> {
         let longest = targets.iter().map(|t| t.seq.len()).max().unwrap_or(0);
-        let chunk = self.chunk(queries, longest);
+        let queries: Vec<&[u8]> = queries.iter().map(|r| r.seq.as_slice()).collect();
+        let chunk = self.chunk(&queries, longest);
         let chunks = par_map(queries.len().div_ceil(chunk), self.config.threads, |c| {
             let range = c * chunk..queries.len().min((c + 1) * chunk);
-            let strands = Strands::new(self, &queries[range.clone()]);
+            let strands = Strands::new(self.both_strands(), &queries[range.clone()]);
             let mut scored: Vec<Vec<Scored>> = vec![Vec::new(); range.len()];
             for (ti, t) in targets.iter().enumerate() {
                 let chosen = strands.choose(self, |k| vec![t.seq.as_slice(); k])?;
@@ -392,13 +401,10 @@ impl Aligner {
                 .iter()
                 .enumerate()
                 .map(|(k, hits)| {
-                    let q_len = strands.queries[k].seq.len();
+                    let q_len = strands.queries[k].len();
                     hits.iter()
                         .zip(raws.by_ref())
-                        .map(|(&(_, ti, strand, _), raw)| Hit {
-                            target: ti,
-                            alignment: self.to_alignment(q_len, raw, strand),
-                        })
+                        .map(|(&(_, ti, strand, _), raw)| Hit::new(ti, self.to_alignment(q_len, raw, strand)))
                         .collect::<Vec<_>>()
                 })
                 .collect::<Vec<_>>())
@@ -494,11 +500,11 @@ impl Aligner {
     /// lanes anew). Queries whose DP against a `target_len` target is too large for those
     /// lanes run one at a time in striped lanes (long pairs, reads against a genome), so
     /// their units may be as small as one query and still spread over the threads.
-    fn chunk(&self, queries: &[Record], target_len: usize) -> usize {
+    fn chunk(&self, queries: &[&[u8]], target_len: usize) -> usize {
         match self.config.threads {
             1 => 1024,
             threads => {
-                let residues: usize = queries.iter().map(|q| q.seq.len()).sum();
+                let residues: usize = queries.iter().map(|q| q.len()).sum();
                 let mean = residues / queries.len().max(1);
                 let floor = if mean.saturating_mul(target_len) > cpu::LANE_CELLS {
                     1
@@ -513,23 +519,20 @@ impl Aligner {
 
 /// A chunk of queries with their reverse complements when both strands are aligned.
 struct Strands<'a> {
-    queries: &'a [Record],
+    queries: &'a [&'a [u8]],
     rcs: Vec<Option<Vec<u8>>>,
 }
 
 impl<'a> Strands<'a> {
-    fn new(aligner: &Aligner, queries: &'a [Record]) -> Strands<'a> {
-        let rcs = queries
-            .iter()
-            .map(|q| aligner.both_strands().then(|| reverse_complement(&q.seq)))
-            .collect();
+    fn new(both: bool, queries: &'a [&'a [u8]]) -> Strands<'a> {
+        let rcs = queries.iter().map(|q| both.then(|| reverse_complement(q))).collect();
         Strands { queries, rcs }
     }
 
     /// Query `k` on `strand`.
     fn aligned(&self, k: usize, strand: Strand) -> &[u8] {
         match strand {
-            Strand::Forward => &self.queries[k].seq,
+            Strand::Forward => self.queries[k],
             Strand::Reverse => self.rcs[k].as_deref().unwrap_or_default(),
         }
     }
@@ -545,7 +548,7 @@ impl<'a> Strands<'a> {
             .queries
             .iter()
             .zip(&targets)
-            .map(|(q, &t)| (q.seq.as_slice(), t))
+            .map(|(&q, &t)| (q, t))
             .collect();
         let rev: Vec<(&[u8], &[u8])> = self
             .rcs

@@ -201,6 +201,22 @@ pub struct Hit {
     pub target: usize,
     /// The alignment.
     pub alignment: Alignment,
+    /// Mapping quality, where it is computed (reads against an indexed genome).
+    pub mapq: Option<u8>,
+    /// The best score of another locus, where one is known (SAM's `XS:i`).
+    pub second_best: Option<i32>,
+}
+
+impl Hit {
+    /// A hit without mapping quality or second-best score.
+    pub fn new(target: usize, alignment: Alignment) -> Hit {
+        Hit {
+            target,
+            alignment,
+            mapq: None,
+            second_best: None,
+        }
+    }
 }
 
 #[cfg(test)]

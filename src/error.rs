@@ -97,6 +97,14 @@ pub enum Error {
         /// The input it names.
         input: PathBuf,
     },
+    /// A genome index file is not one, or is truncated, corrupt or of another version.
+    #[error("{}: {message}", path.display())]
+    Index {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
     /// The run was stopped (an interrupt) before this call finished: it has no result.
     #[error("stopped before the alignments were finished")]
     Stopped,

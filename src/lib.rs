@@ -28,6 +28,7 @@ pub mod devices;
 mod error;
 #[cfg(feature = "gpu")]
 pub mod gpu;
+pub mod index;
 pub mod io;
 pub(crate) mod parallel;
 pub mod pipeline;

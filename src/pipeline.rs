@@ -370,10 +370,7 @@ pub(crate) fn pair_hits(first: usize, pairs: Vec<Option<Alignment>>) -> Vec<Vec<
         .into_iter()
         .enumerate()
         .map(|(k, a)| {
-            let hit = a.map(|alignment| Hit {
-                target: first + k,
-                alignment,
-            });
+            let hit = a.map(|alignment| Hit::new(first + k, alignment));
             hit.into_iter().collect()
         })
         .collect()

@@ -314,9 +314,9 @@ mod tests {
     fn hits_read_as_paf_writes_them() {
         let mut cigar = crate::Cigar::new();
         cigar.push(CigarOp::Equal, 4);
-        let hit = Hit {
-            target: 0,
-            alignment: crate::Alignment {
+        let hit = Hit::new(
+            0,
+            crate::Alignment {
                 score: 8,
                 query_start: 1,
                 query_end: 5,
@@ -325,7 +325,7 @@ mod tests {
                 strand: Strand::Forward,
                 cigar,
             },
-        };
+        );
         let e = Expected::of_hit(&hit, &[Record::new("t", "AAAAAAA")]);
         assert_eq!(e.to_string(), "score 8, ends 5/6 on t, cigar 4=");
     }

@@ -163,6 +163,6 @@ mod tests {
             strand: Strand::Forward,
             cigar,
         };
-        assert_eq!(md_tag(&Hit { target: 0, alignment }, b"acgttga"), "2G0^TT0G1");
+        assert_eq!(md_tag(&Hit::new(0, alignment), b"acgttga"), "2G0^TT0G1");
     }
 }

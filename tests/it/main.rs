@@ -4,6 +4,7 @@ mod aligner;
 mod bad_input;
 mod bench;
 mod cli;
+mod index;
 mod integrity;
 mod oracle;
 mod pipeline;

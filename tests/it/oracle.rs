@@ -244,10 +244,7 @@ pub fn search(q: &[u8], targets: &[&[u8]], sc: &Scoring, mode: Mode, both: bool,
         .iter()
         .enumerate()
         .filter_map(|(target, t)| {
-            Some(Hit {
-                target,
-                alignment: align(q, t, sc, mode, both)?,
-            })
+            Some(Hit::new(target, align(q, t, sc, mode, both)?))
         })
         .collect();
     hits.sort_by_key(|h| (std::cmp::Reverse(h.alignment.score), h.target));

@@ -98,7 +98,7 @@ fn expected(engines: &[Aligner], queries: &[Record], targets: &[Record], pairs: 
         .enumerate()
         .map(|(i, q)| match pairs {
             true => oracle::align(&q.seq, &targets[i].seq, &c.scoring, c.mode, both)
-                .map(|alignment| (i, Hit { target: i, alignment }))
+                .map(|alignment| (i, Hit::new(i, alignment)))
                 .into_iter()
                 .collect(),
             false => oracle::search(&q.seq, &seqs, &c.scoring, c.mode, both, c.top_k)

@@ -1,0 +1,167 @@
+//! The genome index's guarantee, against the full DP (`Aligner::search`, itself checked against
+//! the oracle): every read whose best alignment scores at least `T` gets exactly that
+//! alignment, every other read is unmapped; on random references with planted repeats, tandem
+//! duplications and N runs, reads with substitutions, insertions, deletions and N runs, both
+//! strands, `T` around each read's best score, local and semi-global, any k-mer length.
+
+use proptest::prelude::*;
+use swgpu::index::{Index, Mapper, shortest_exact_run};
+use swgpu::{Aligner, AlignerConfig, Backend, CigarOp, Mode, Record, Scoring, StrandMode};
+
+/// A small genome: random contigs with a repeat copied elsewhere, a tandem duplication and
+/// maybe a run of N.
+fn genome() -> impl Strategy<Value = Vec<Vec<u8>>> {
+    let contig = (
+        prop::collection::vec(prop::sample::select(b"ACGT".to_vec()), 150..700),
+        0usize..1000,
+        0usize..1000,
+        20usize..80,
+        any::<bool>(),
+    )
+        .prop_map(|(mut s, a, b, len, n_run)| {
+            let len = len.min(s.len() / 3);
+            let (from, to) = (a % (s.len() - len), b % (s.len() - len));
+            let repeat = s[from..from + len].to_vec();
+            s[to..to + len].copy_from_slice(&repeat);
+            let tandem = s[from..from + len / 2].to_vec();
+            s.splice(from..from, tandem);
+            if n_run {
+                let at = (a + b) % (s.len() - 10);
+                s[at..at + 7].fill(b'N');
+            }
+            s
+        });
+    prop::collection::vec(contig, 1..3)
+}
+
+/// A read from the genome (`pick` chooses where), mutated, maybe reverse-complemented.
+fn read(genome: &[Vec<u8>], pick: (usize, usize, usize), edits: &[(u8, usize)], flip: bool) -> Vec<u8> {
+    let c = &genome[pick.0 % genome.len()];
+    let len = 20 + pick.2 % 130;
+    let len = len.min(c.len());
+    let at = pick.1 % (c.len() - len + 1);
+    let mut r = c[at..at + len].to_vec();
+    for &(kind, pos) in edits {
+        if r.is_empty() {
+            break;
+        }
+        let p = pos % r.len();
+        match kind % 5 {
+            0 => r[p] = b"ACGT"[(pos / 7) % 4],
+            1 => r.insert(p, b"ACGT"[(pos / 3) % 4]),
+            2 => {
+                r.remove(p);
+            }
+            3 => r.splice(p..p, std::iter::repeat_n(b'A', 1 + pos % 9)).for_each(drop),
+            _ => r[p] = b'N',
+        }
+    }
+    if flip { swgpu::reverse_complement(&r) } else { r }
+}
+
+fn scoring() -> impl Strategy<Value = Scoring> {
+    prop_oneof![
+        Just(Scoring::dna(2, 4, 4, 2).unwrap()),
+        (1..5i32, 0..6i32, 0..8i32, 1..4i32).prop_map(|(a, b, o, e)| Scoring::dna(a, b, o, e).unwrap()),
+    ]
+}
+
+/// The longest run of `=` columns of a CIGAR.
+fn longest_exact_run(cigar: &swgpu::Cigar) -> usize {
+    cigar
+        .runs()
+        .iter()
+        .filter(|(_, op)| *op == CigarOp::Equal)
+        .map(|&(n, _)| n as usize)
+        .max()
+        .unwrap_or(0)
+}
+
+/// Runs of non-ACGT residues in `s`.
+fn n_runs(s: &[u8]) -> usize {
+    let acgt = |b: u8| matches!(b.to_ascii_uppercase(), b'A' | b'C' | b'G' | b'T' | b'U');
+    (0..s.len()).filter(|&i| !acgt(s[i]) && (i == 0 || acgt(s[i - 1]))).count()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 160, ..ProptestConfig::default() })]
+
+    #[test]
+    fn mapped_reads_get_the_full_dp_alignment_and_the_others_are_unmapped(
+        genome in genome(),
+        picks in prop::collection::vec((any::<(usize, usize, usize)>(), prop::collection::vec((any::<u8>(), 0usize..10_000), 0..6), any::<bool>()), 1..8),
+        sc in scoring(),
+        semi_global in any::<bool>(),
+        k in 4usize..11,
+        offsets in prop::collection::vec(-12i32..6, 8),
+        cpu in any::<bool>(),
+    ) {
+        let contigs: Vec<Record> = genome.iter().enumerate().map(|(i, s)| Record::new(format!("c{i}"), s.clone())).collect();
+        let reads: Vec<Record> = picks
+            .iter()
+            .enumerate()
+            .map(|(i, (pick, edits, flip))| Record::new(format!("r{i}"), read(&genome, *pick, edits, *flip)))
+            .collect();
+        let mut config = AlignerConfig::new(sc.clone());
+        config.mode = if semi_global { Mode::SemiGlobal } else { Mode::Local };
+        config.backend = if cpu { Backend::Cpu } else { Backend::Scalar };
+        config.strands = StrandMode::Both;
+        let aligner = Aligner::new(config).unwrap();
+        let exhaustive = aligner.search(&reads, &contigs).unwrap();
+        let index = Index::build(contigs.clone(), Some(k)).unwrap();
+        for (n, (read, full)) in reads.iter().zip(&exhaustive).enumerate() {
+            let best = full.first();
+            if let Some(hit) = best.filter(|h| h.alignment.score > 0) {
+                // The guarantee itself: the alignment holds an exact run of k(S).
+                let a = &hit.alignment;
+                let span = &contigs[hit.target].seq[a.target_start..a.target_end];
+                let k_s = shortest_exact_run(read.seq.len(), a.score, &sc, n_runs(&read.seq), n_runs(span));
+                prop_assert!(longest_exact_run(&a.cigar) >= k_s, "{} holds no exact run of {}", a.cigar, k_s);
+            }
+            let score = best.map_or(1, |h| h.alignment.score);
+            let t = score + offsets[n % offsets.len()];
+            let mapped = Mapper::new(&index, Some(t)).map(&aligner, std::slice::from_ref(read)).unwrap();
+            let got = mapped.hits[0].first();
+            match best.filter(|h| h.alignment.score >= t) {
+                Some(want) => {
+                    let got = got.unwrap_or_else(|| panic!("read {n} (best {score}, T {t}) unmapped"));
+                    prop_assert_eq!((got.target, &got.alignment), (want.target, &want.alignment), "read {}, T {}", n, t);
+                }
+                None => prop_assert!(got.is_none(), "read {} (best {:?}, T {}) mapped: {:?}", n, best.map(|h| h.alignment.score), t, got),
+            }
+        }
+    }
+}
+
+#[test]
+fn secondary_loci_and_mapq() {
+    let mut state = 3u64;
+    let mut random = |n: usize| -> Vec<u8> {
+        (0..n)
+            .map(|_| {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                b"ACGT"[(state >> 62) as usize]
+            })
+            .collect()
+    };
+    let repeat = random(100);
+    let mut near = repeat.clone();
+    near[50] = if near[50] == b'A' { b'C' } else { b'A' };
+    let genome = [random(500), repeat.clone(), random(500), near, random(500), repeat.clone(), random(500)].concat();
+    let unique = genome[100..200].to_vec();
+    let index = Index::build(vec![Record::new("chr", genome)], None).unwrap();
+    let mut config = AlignerConfig::new(Scoring::default_for(swgpu::Alphabet::Dna));
+    config.top_k = 5;
+    let aligner = Aligner::new(config).unwrap();
+    let reads = [Record::new("repeat", repeat), Record::new("unique", unique)];
+    let mapped = Mapper::new(&index, Some(150)).map(&aligner, &reads).unwrap();
+    // The repeat: two perfect copies (MAPQ 0, the first copy primary) and the near copy.
+    let hits = &mapped.hits[0];
+    let starts: Vec<usize> = hits.iter().map(|h| h.alignment.target_start).collect();
+    assert_eq!(starts, [500, 1700, 1100]);
+    assert_eq!(hits[0].mapq, Some(0));
+    assert_eq!(hits[0].second_best, Some(200));
+    // Unique: MAPQ 60, no second locus.
+    assert_eq!(mapped.hits[1].len(), 1);
+    assert_eq!((mapped.hits[1][0].mapq, mapped.hits[1][0].second_best), (Some(60), None));
+}
