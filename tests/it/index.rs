@@ -37,7 +37,7 @@ fn genome() -> impl Strategy<Value = Vec<Vec<u8>>> {
 /// A read from the genome (`pick` chooses where), mutated, maybe reverse-complemented.
 fn read(genome: &[Vec<u8>], pick: (usize, usize, usize), edits: &[(u8, usize)], flip: bool) -> Vec<u8> {
     let c = &genome[pick.0 % genome.len()];
-    let len = 20 + pick.2 % 130;
+    let len = 20 + pick.2 % 200;
     let len = len.min(c.len());
     let at = pick.1 % (c.len() - len + 1);
     let mut r = c[at..at + len].to_vec();
@@ -46,13 +46,23 @@ fn read(genome: &[Vec<u8>], pick: (usize, usize, usize), edits: &[(u8, usize)], 
             break;
         }
         let p = pos % r.len();
-        match kind % 5 {
+        match kind % 7 {
             0 => r[p] = b"ACGT"[(pos / 7) % 4],
             1 => r.insert(p, b"ACGT"[(pos / 3) % 4]),
             2 => {
                 r.remove(p);
             }
             3 => r.splice(p..p, std::iter::repeat_n(b'A', 1 + pos % 9)).for_each(drop),
+            // A long deletion: the alignment reaches far from its exact runs.
+            4 => {
+                r.drain(p..r.len().min(p + 1 + pos % 40));
+            }
+            // A noisy stretch (every fourth residue changed): no long exact run there.
+            5 => {
+                for q in (p..r.len().min(p + 30 + pos % 60)).step_by(4) {
+                    r[q] = b"ACGT"[(usize::from(r[q]) + 1) % 4];
+                }
+            }
             _ => r[p] = b'N',
         }
     }
