@@ -544,12 +544,7 @@ impl<'a> Strands<'a> {
         targets: impl Fn(usize) -> Vec<&'t [u8]>,
     ) -> Result<Vec<Option<(AlignmentEnd, Strand)>>> {
         let targets = targets(self.queries.len());
-        let fwd: Vec<(&[u8], &[u8])> = self
-            .queries
-            .iter()
-            .zip(&targets)
-            .map(|(&q, &t)| (q, t))
-            .collect();
+        let fwd: Vec<(&[u8], &[u8])> = self.queries.iter().zip(&targets).map(|(&q, &t)| (q, t)).collect();
         let rev: Vec<(&[u8], &[u8])> = self
             .rcs
             .iter()

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use swgpu::bench;
+use swgpu::index::{AUTO_INDEX_RESIDUES, Index, Mapper};
 use swgpu::io::output::{regular_file, same_file};
 use swgpu::io::{self, FastxReader, Format, Output, OutputContext, TargetInfo};
 use swgpu::pipeline::{self, Input, Summary, Targets};
@@ -33,6 +34,20 @@ enum Command {
     /// Measure throughput (GCUPS), memory and agreement with reference alignments on named
     /// workloads, for every backend and for libparasail when installed.
     Bench(Box<BenchArgs>),
+    /// Build the index of a reference genome, for `align READS REF.swi`.
+    Index(IndexArgs),
+}
+
+#[derive(Args)]
+struct IndexArgs {
+    /// The reference (FASTA, optionally compressed; '-' for stdin).
+    reference: PathBuf,
+    /// The index file to write.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// K-mer length [default: from the reference's size, 10 to 14].
+    #[arg(short, long)]
+    kmer: Option<usize>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -160,6 +175,14 @@ struct AlignArgs {
     /// Align query record i against target record i.
     #[arg(long)]
     pairs: bool,
+    /// Hits scoring below this are not reported. Against a genome (an index file, or FASTA
+    /// targets of 1 Mbp or more) every read whose best alignment reaches it is found exactly
+    /// [default there: per read, the lowest score that guarantees a 12-residue exact seed].
+    #[arg(long, allow_negative_numbers = true)]
+    min_score: Option<i32>,
+    /// Align reads against a genome by the full DP over every contig, without an index.
+    #[arg(long)]
+    exhaustive: bool,
     #[command(flatten)]
     problem: ProblemArgs,
     /// Hits per query in search mode.
@@ -371,29 +394,89 @@ fn align(args: &AlignArgs, command_line: &str, stop: &AtomicBool) -> Result<Outc
     // or a shard needs their count and the targets cannot be read twice (a pipe): then they are
     // held in memory as well.
     let needs_names = matches!(format, Format::Sam | Format::Blast6);
+    let index_file = Index::is_index_file(target_path);
+    if index_file && args.pairs {
+        bail!(
+            "{} is a genome index: --pairs needs target records",
+            target_path.display()
+        );
+    }
     let streamed = args.pairs && (regular_file(target_path) || (!needs_names && args.shard.is_none()));
     let mut queries = FastxReader::open(query_path)?;
-    let mut targets = FastxReader::open(target_path)?;
-    let alphabet = match queries.peek(100) {
-        [] => args.problem.alphabet(targets.peek(100)),
-        sample => args.problem.alphabet(sample),
+    let mut targets = match index_file {
+        true => None,
+        false => Some(FastxReader::open(target_path)?),
+    };
+    let alphabet = match (queries.peek(100), targets.as_mut()) {
+        ([], Some(targets)) => args.problem.alphabet(targets.peek(100)),
+        ([], None) => args.problem.alphabet(&[]),
+        (sample, _) => args.problem.alphabet(sample),
     };
     let config = aligner_config(args, scoring(&args.problem, alphabet)?);
     // Notes go with the summary at the end, so that an error is the only line of a failed run.
     let (engines, note) = pipeline::engines(&config)?;
+    let mut notes: Vec<String> = note.into_iter().collect();
     let max_len = engines[0].max_len();
     queries.limit_length(max_len);
-    targets.limit_length(max_len);
-    let (held, infos) = match streamed {
-        // A second pass over a regular file for the names, before the stream.
-        true if needs_names => (Vec::new(), io::target_infos(target_path)?),
-        true => (Vec::new(), Vec::new()),
-        false => {
-            let held: Vec<Record> = targets.by_ref().collect::<swgpu::Result<_>>()?;
-            let infos = held.iter().map(TargetInfo::of).collect();
-            (held, infos)
+    // The targets: a genome index, records held in memory, or a stream of pair targets.
+    let (mut held, mut genome, mut stream) = (Vec::new(), None, None);
+    let mut infos = Vec::new();
+    match targets {
+        None if args.exhaustive => {
+            let index = Index::open(target_path)?;
+            held = (0..index.contigs().len())
+                .map(|c| Record::new(index.contigs()[c].name.clone(), index.contig_seq(c).to_vec()))
+                .collect();
+            check_lengths(target_path, &held, max_len)?;
         }
-    };
+        None => genome = Some(Index::open(target_path)?),
+        Some(mut targets) if streamed => {
+            targets.limit_length(max_len);
+            if needs_names {
+                // A second pass over a regular file for the names, before the stream.
+                infos = io::target_infos(target_path)?;
+            }
+            stream = Some(targets);
+        }
+        Some(targets) => {
+            held = targets.collect::<swgpu::Result<_>>()?;
+            let residues: u64 = held.iter().map(|r| r.seq.len() as u64).sum();
+            let dna_reads = alphabet == Alphabet::Dna && !args.pairs && held.iter().all(|r| r.qual.is_none());
+            if dna_reads && !args.exhaustive && residues >= AUTO_INDEX_RESIDUES && Mapper::check(&engines[0]).is_ok() {
+                let started = std::time::Instant::now();
+                let index = Index::build(std::mem::take(&mut held), None)?;
+                notes.push(format!(
+                    "indexed the {:.1} Mbp reference in memory in {:.1} s (k = {}); `swgpu index` saves it for later runs",
+                    residues as f64 / 1e6,
+                    started.elapsed().as_secs_f64(),
+                    index.k()
+                ));
+                genome = Some(index);
+            } else {
+                check_lengths(target_path, &held, max_len)?;
+            }
+        }
+    }
+    if let Some(index) = &genome {
+        if alphabet != Alphabet::Dna {
+            bail!(
+                "{} is a DNA genome index, but the queries are protein",
+                target_path.display()
+            );
+        }
+        Mapper::check(&engines[0])?;
+        infos = index
+            .contigs()
+            .iter()
+            .map(|c| TargetInfo {
+                id: c.name.clone(),
+                len: c.len as usize,
+            })
+            .collect();
+    } else if !streamed {
+        infos = held.iter().map(TargetInfo::of).collect();
+    }
+    let mapper = genome.as_ref().map(|index| Mapper::new(index, args.min_score));
     let range = match args.shard {
         None => None,
         Some(_) if !regular_file(query_path) => bail!(
@@ -426,12 +509,11 @@ fn align(args: &AlignArgs, command_line: &str, stop: &AtomicBool) -> Result<Outc
     let written = std::cell::Cell::new(0);
     let run = || -> swgpu::Result<Summary> {
         writer.write_header().map_err(swgpu::Error::Output)?;
-        let targets = if streamed {
-            Targets::Pairs(Box::new(targets))
-        } else if args.pairs {
-            Targets::Pairs(Box::new(held.iter().cloned().map(Ok)))
-        } else {
-            Targets::Search(&held)
+        let targets = match (&mapper, stream) {
+            (Some(mapper), _) => Targets::Genome(mapper),
+            (None, Some(stream)) => Targets::Pairs(Box::new(stream)),
+            (None, None) if args.pairs => Targets::Pairs(Box::new(held.iter().cloned().map(Ok))),
+            (None, None) => Targets::Search(&held),
         };
         let bar = progress_bar(args.quiet);
         let input = Input {
@@ -439,6 +521,7 @@ fn align(args: &AlignArgs, command_line: &str, stop: &AtomicBool) -> Result<Outc
             targets,
             range,
             batch: args.batch,
+            min_score: args.min_score.filter(|_| mapper.is_none()),
         };
         let summary = pipeline::run(&engines, input, writer.as_mut(), stop, &mut |s| {
             written.set(s.records);
@@ -479,9 +562,81 @@ fn align(args: &AlignArgs, command_line: &str, stop: &AtomicBool) -> Result<Outc
     Ok(Outcome {
         summary,
         engines: engines.iter().map(Aligner::name).collect(),
-        notes: note.into_iter().chain(fallback_notes(&engines)).collect(),
+        notes: notes.into_iter().chain(fallback_notes(&engines)).collect(),
         written_to: output.writing_to().map(Path::to_path_buf),
     })
+}
+
+/// Refuses a target longer than the aligner allows (`max`), naming it: the full DP would
+/// refuse it later without a location.
+fn check_lengths(path: &Path, records: &[Record], max: usize) -> Result<()> {
+    match records.iter().position(|r| r.seq.len() > max) {
+        None => Ok(()),
+        Some(k) => bail!(
+            "{}: record {} ('{}'): the sequence is too long ({} residues; at most {max} with this scoring, so that no score overflows 32 bits){}",
+            path.display(),
+            k + 1,
+            records[k].id,
+            records[k].seq.len(),
+            if records.iter().all(|r| r.qual.is_none()) {
+                "; reads against a long genome need no such limit: `swgpu index` it"
+            } else {
+                ""
+            }
+        ),
+    }
+}
+
+/// `swgpu index`: reads the reference once, builds the index and writes it, staged under a
+/// name of its own and renamed into place.
+fn build_index(args: &IndexArgs) -> Result<()> {
+    let started = std::time::Instant::now();
+    let mut contigs = Vec::new();
+    for record in FastxReader::open(&args.reference)? {
+        let record = record?;
+        if record.qual.is_some() {
+            bail!(
+                "{}: record '{}' has qualities: this is a FASTQ file of reads, not a reference",
+                args.reference.display(),
+                record.id
+            );
+        }
+        contigs.push(record);
+    }
+    let index =
+        Index::build(contigs, args.kmer).with_context(|| format!("cannot index {}", args.reference.display()))?;
+    if same_file(&args.output, &args.reference) {
+        return Err(swgpu::Error::OutputIsInput {
+            output: args.output.clone(),
+            input: args.reference.clone(),
+        }
+        .into());
+    }
+    let mut staging = args.output.as_os_str().to_owned();
+    staging.push(format!(".{}.partial", std::process::id()));
+    let staging = PathBuf::from(staging);
+    let written = index.write(&staging).and_then(|()| {
+        std::fs::rename(&staging, &args.output).map_err(|source| swgpu::Error::Io {
+            path: args.output.clone(),
+            source,
+        })
+    });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&staging);
+        return Err(e.into());
+    }
+    let size = std::fs::metadata(&args.output).map_or(0, |m| m.len());
+    eprintln!(
+        "swgpu: indexed {} sequence(s), {} residues, k = {}: {} ({:.1} MiB, {:.2} bytes per residue) in {:.1} s",
+        index.contigs().len(),
+        index.total_len(),
+        index.k(),
+        args.output.display(),
+        size as f64 / (1 << 20) as f64,
+        size as f64 / index.total_len().max(1) as f64,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 /// A note for each GPU engine that failed batches and recomputed them on the CPU.
@@ -702,6 +857,7 @@ fn main() {
                     .then_some((outcome.written_to, outcome.summary.records))
             }),
             Command::Devices => devices().map(|()| None),
+            Command::Index(index_args) => build_index(index_args).map(|()| None),
             Command::Bench(bench_args) => bench(bench_args).map(|()| None),
         });
     match result {

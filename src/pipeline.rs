@@ -7,7 +7,8 @@
 use crate::aligner::{Aligner, AlignerConfig, Backend};
 use crate::alignment::{Alignment, Hit};
 use crate::error::{Error, Result};
-use crate::io::{AlignmentWriter, FastxReader, Record};
+use crate::index::Mapper;
+use crate::io::{AlignmentWriter, FastxReader, Record, TargetRef};
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -29,6 +30,31 @@ pub enum Targets<'a> {
     Search(&'a [Record]),
     /// Query `i` against record `i` of this stream (read pairs).
     Pairs(Box<dyn Iterator<Item = Result<Record>> + Send + 'a>),
+    /// Every query (a read) against an indexed genome, exactly above the mapper's minimum
+    /// score (see [`crate::index`]).
+    Genome(&'a Mapper<'a>),
+}
+
+/// What the workers and the writer need of the targets.
+#[derive(Clone, Copy)]
+enum Shape<'a> {
+    Search(&'a [Record]),
+    Pairs,
+    Genome(&'a Mapper<'a>),
+}
+
+impl<'a> Shape<'a> {
+    /// The target of `hit`, the `k`-th query of `batch`.
+    fn target(self, batch: &'a Batch, k: usize, hit: &Hit) -> TargetRef<'a> {
+        match self {
+            Shape::Search(targets) => (&targets[hit.target]).into(),
+            Shape::Pairs => (&batch.targets[k]).into(),
+            Shape::Genome(mapper) => TargetRef {
+                id: &mapper.index().contigs()[hit.target].name,
+                seq: mapper.index().contig_seq(hit.target),
+            },
+        }
+    }
 }
 
 /// Counts for the end-of-run summary and the progress display.
@@ -112,6 +138,9 @@ pub struct Input<'a> {
     pub range: Option<Range<u64>>,
     /// Queries per batch (at least 1); [`BATCH`] suits most inputs.
     pub batch: usize,
+    /// Hits scoring below this are not reported (queries without another hit are unmapped).
+    /// A genome's mapper applies its own.
+    pub min_score: Option<i32>,
 }
 
 /// Search hits a batch holds at most: with a large `top_k`, batches hold fewer queries, so
@@ -144,6 +173,7 @@ pub fn run(
         mut targets,
         range,
         batch: batch_len,
+        min_score,
     } = input;
     if batch_len == 0 {
         return Err(Error::Config("the batch size must be at least 1".into()));
@@ -154,17 +184,18 @@ pub fn run(
     let started = Instant::now();
     let query_size = queries.size();
     let bytes_read = AtomicU64::new(0);
-    let search_targets = match &targets {
-        Targets::Search(t) => Some(*t),
-        Targets::Pairs(_) => None,
+    let shape = match &targets {
+        Targets::Search(t) => Shape::Search(t),
+        Targets::Pairs(_) => Shape::Pairs,
+        Targets::Genome(mapper) => Shape::Genome(mapper),
     };
-    let batch_len = match search_targets {
-        Some(t) => {
-            let hits_per_query = first_engine.config().top_k.min(t.len()).max(1);
-            batch_len.min((HITS_PER_BATCH / hits_per_query).max(1))
-        }
-        None => batch_len,
+    let top_k = first_engine.config().top_k;
+    let hits_per_query = match shape {
+        Shape::Search(t) => top_k.min(t.len()),
+        Shape::Genome(_) => top_k,
+        Shape::Pairs => 1,
     };
+    let batch_len = batch_len.min((HITS_PER_BATCH / hits_per_query.max(1)).max(1));
     // Set when `stop` is seen: the engines' long loops check it.
     let cancel = Arc::new(AtomicBool::new(false));
     let (work_tx, work_rx) = sync_channel::<Batch>(engines.len());
@@ -227,7 +258,7 @@ pub fn run(
                     let index = batch.index;
                     let aligned = match cancel.load(Ordering::Relaxed) {
                         true => Ok(None),
-                        false => match crate::stop::run(&cancel, || align(aligner, engine, search_targets, batch)) {
+                        false => match crate::stop::run(&cancel, || align(aligner, engine, shape, min_score, batch)) {
                             Err(Error::Stopped) => Ok(None),
                             aligned => aligned.map(Some),
                         },
@@ -249,7 +280,7 @@ pub fn run(
             next: 0,
             tickets: ticket_rx,
             writer,
-            search: search_targets,
+            shape,
         };
         let result = ordered.write_all(done_rx, stop, &cancel, &mut summary, |summary| {
             summary.elapsed = started.elapsed();
@@ -338,29 +369,37 @@ fn next_batch(
     (nonempty(batch, paired), Some(error))
 }
 
-/// Aligns one batch on one engine.
-fn align(aligner: &Aligner, engine: usize, search: Option<&[Record]>, batch: Batch) -> Result<Aligned> {
+/// Aligns one batch on one engine; hits below `min_score` are dropped.
+fn align(aligner: &Aligner, engine: usize, shape: Shape<'_>, min_score: Option<i32>, batch: Batch) -> Result<Aligned> {
     let strands = if aligner.both_strands() { 2 } else { 1 };
-    let (hits, cells) = match search {
-        Some(targets) => {
+    let (mut hits, cells) = match shape {
+        Shape::Search(targets) => {
             let residues: u64 = targets.iter().map(|t| t.seq.len() as u64).sum();
             let cells = batch.queries.iter().map(|q| q.seq.len() as u64 * residues).sum::<u64>();
-            (aligner.search(&batch.queries, targets)?, cells)
+            (aligner.search(&batch.queries, targets)?, cells * strands)
         }
-        None => {
+        Shape::Pairs => {
             let cells = (batch.queries.iter().zip(&batch.targets))
                 .map(|(q, t)| q.seq.len() as u64 * t.seq.len() as u64)
                 .sum::<u64>();
             let pairs = aligner.align_pairs(&batch.queries, &batch.targets)?;
             let hits = pair_hits(batch.first as usize, pairs);
-            (hits, cells)
+            (hits, cells * strands)
+        }
+        // The cells of the windows verified, both strands counted.
+        Shape::Genome(mapper) => {
+            let mapped = mapper.map(aligner, &batch.queries)?;
+            (mapped.hits, mapped.cells)
         }
     };
+    if let Some(t) = min_score {
+        hits.iter_mut().for_each(|h| h.retain(|hit| hit.alignment.score >= t));
+    }
     Ok(Aligned {
         batch,
         hits,
         engine,
-        cells: cells * strands,
+        cells,
     })
 }
 
@@ -382,7 +421,7 @@ struct Ordered<'w, 't> {
     next: usize,
     tickets: Receiver<()>,
     writer: &'w mut dyn AlignmentWriter,
-    search: Option<&'t [Record]>,
+    shape: Shape<'t>,
 }
 
 impl Ordered<'_, '_> {
@@ -428,10 +467,8 @@ impl Ordered<'_, '_> {
             };
             let batch = &aligned.batch;
             for (k, (query, hits)) in batch.queries.iter().zip(&aligned.hits).enumerate() {
-                let with_targets: Vec<(&Record, &Hit)> = hits
-                    .iter()
-                    .map(|hit| (self.search.map_or_else(|| &batch.targets[k], |t| &t[hit.target]), hit))
-                    .collect();
+                let with_targets: Vec<(TargetRef<'_>, &Hit)> =
+                    hits.iter().map(|hit| (self.shape.target(batch, k, hit), hit)).collect();
                 self.writer.write_query(query, &with_targets).map_err(Error::Output)?;
                 if hits.is_empty() {
                     summary.unmapped += 1;

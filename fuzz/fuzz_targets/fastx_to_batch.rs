@@ -80,7 +80,7 @@ fuzz_target!(|data: &[u8]| {
             let mut writer = io::writer(Format::Sam, ctx, Box::new(&mut sam));
             if writer.write_header().is_ok() {
                 for (query, hits) in batch.iter().zip(&hits) {
-                    let with: Vec<_> = hits.iter().map(|h| (&mates[h.target], h)).collect();
+                    let with: Vec<_> = hits.iter().map(|h| ((&mates[h.target]).into(), h)).collect();
                     writer.write_query(query, &with).expect("writing to memory");
                 }
             }

@@ -379,7 +379,7 @@ pub fn run_backend(workload: &Workload, aligner: &Aligner) -> Result<(Results, M
     let mut writer = io::writer(Format::Sam, ctx, Box::new(CountingSink(0)));
     writer.write_header().map_err(Error::Output)?;
     for (query, hits) in workload.queries.iter().zip(&hits) {
-        let with: Vec<_> = hits.iter().map(|h| (&workload.targets[h.target], h)).collect();
+        let with: Vec<_> = hits.iter().map(|h| ((&workload.targets[h.target]).into(), h)).collect();
         writer.write_query(query, &with).map_err(Error::Output)?;
     }
     writer.flush().map_err(Error::Output)?;

@@ -1,7 +1,7 @@
 //! Mapping reads with an [`Index`]: seeds, windows, verification by the exact engines, and the
 //! merge that reproduces the full DP's choice. The proof is in the [`crate::index`] docs.
 
-use super::guarantee::{default_min_score, reach, shortest_exact_run};
+use super::guarantee::{default_min_score, gap_band, reach, shared_qgrams, shortest_exact_run};
 use super::{Index, base_code};
 use crate::aligner::Aligner;
 use crate::alignment::{Alignment, Hit, Mode, Strand};
@@ -29,8 +29,8 @@ use std::sync::Mutex;
 pub struct Mapper<'i> {
     index: &'i Index,
     min_score: Option<i32>,
-    /// `k(T)` by read length, `T`, read `N` runs and reach, computed once each.
-    runs: Mutex<HashMap<(usize, i32, usize, usize), usize>>,
+    /// The filter by read length, `T`, read `N` runs and reach, computed once each.
+    filters: Mutex<HashMap<(usize, i32, usize, usize), Filter>>,
 }
 
 /// What [`Mapper::map`] found.
@@ -50,6 +50,17 @@ struct Window {
     /// Contig coordinates, `[start, end)`.
     start: usize,
     end: usize,
+}
+
+/// What a read's seeds must show for a window to be verified (see [`crate::index`]).
+#[derive(Debug, Clone, Copy)]
+enum Filter {
+    /// No alignment can reach `T`.
+    Unreachable,
+    /// Nothing is guaranteed: every contig whole.
+    Everything,
+    /// At least `hits` shared `q`-mers on diagonals at most `band` apart.
+    Qgrams { q: usize, hits: usize, band: usize },
 }
 
 /// One read's plan: its minimum score and the windows that hold every alignment reaching it.
@@ -72,8 +83,13 @@ impl<'i> Mapper<'i> {
         Mapper {
             index,
             min_score,
-            runs: Mutex::new(HashMap::new()),
+            filters: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The index mapped against.
+    pub fn index(&self) -> &'i Index {
+        self.index
     }
 
     /// Whether `aligner` can verify windows exactly as the guarantee needs: the built-in DNA
@@ -101,7 +117,10 @@ impl<'i> Mapper<'i> {
         let chunk = reads.len().div_ceil(threads.max(1) * 4).max(1);
         let plans: Vec<Plan> = par_map(reads.len().div_ceil(chunk), threads, |c| {
             let range = c * chunk..reads.len().min((c + 1) * chunk);
-            reads[range].iter().map(|r| self.plan(aligner, &r.seq)).collect::<Vec<_>>()
+            reads[range]
+                .iter()
+                .map(|r| self.plan(aligner, &r.seq))
+                .collect::<Vec<_>>()
         })
         .into_iter()
         .flatten()
@@ -166,41 +185,66 @@ impl<'i> Mapper<'i> {
             .count();
         let ref_runs = self.index.max_runs_within(width as u64);
         let key = (m, min_score, read_runs, width);
-        let cached = self.runs.lock().unwrap_or_else(|p| p.into_inner()).get(&key).copied();
-        let run = cached.unwrap_or_else(|| {
-            let run = shortest_exact_run(m, min_score, sc, read_runs, ref_runs);
-            self.runs.lock().unwrap_or_else(|p| p.into_inner()).insert(key, run);
-            run
+        let cached = self
+            .filters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+            .copied();
+        let filter = cached.unwrap_or_else(|| {
+            let filter = match shortest_exact_run(m, min_score, sc, read_runs, ref_runs) {
+                usize::MAX => Filter::Unreachable,
+                0 => Filter::Everything,
+                run => {
+                    // The longest q-mers the guarantee allows: the fewest chance hits.
+                    let q = run.min(self.index.k());
+                    Filter::Qgrams {
+                        q,
+                        hits: shared_qgrams(m, min_score, sc, q, (read_runs, ref_runs)),
+                        band: gap_band(m, min_score, sc),
+                    }
+                }
+            };
+            self.filters
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(key, filter);
+            filter
         });
-        let strands = [Some((Strand::Forward, read)), plan.rc.as_deref().map(|rc| (Strand::Reverse, rc))];
+        let strands = [
+            Some((Strand::Forward, read)),
+            plan.rc.as_deref().map(|rc| (Strand::Reverse, rc)),
+        ];
         for (strand, seq) in strands.into_iter().flatten() {
-            match run {
-                // No alignment can reach T.
-                usize::MAX => {}
-                // Nothing is guaranteed: every contig whole.
-                0 => plan.windows.extend((0..self.index.contigs().len()).map(|contig| Window {
-                    strand,
-                    contig,
-                    start: 0,
-                    end: self.index.contigs()[contig].len as usize,
-                })),
-                run => plan.windows.extend(self.windows(seq, strand, run, width)),
+            match filter {
+                Filter::Unreachable => {}
+                Filter::Everything => plan
+                    .windows
+                    .extend((0..self.index.contigs().len()).map(|contig| Window {
+                        strand,
+                        contig,
+                        start: 0,
+                        end: self.index.contigs()[contig].len as usize,
+                    })),
+                Filter::Qgrams { q, hits, band } => {
+                    plan.windows.extend(self.windows(seq, strand, (q, hits, band), width))
+                }
             }
         }
         plan
     }
 
-    /// The merged windows of the diagonals where `seq` has an exact match of `run` residues.
-    fn windows(&self, seq: &[u8], strand: Strand, run: usize, width: usize) -> Vec<Window> {
+    /// The merged windows around every band of `band + 1` diagonals where `seq` shares at
+    /// least `hits` `q`-mers with the reference.
+    fn windows(&self, seq: &[u8], strand: Strand, (q, hits, band): (usize, usize, usize), width: usize) -> Vec<Window> {
         let index = self.index;
         let m = seq.len();
-        let j = run.min(index.k());
-        if m < j {
+        if m < q {
             return Vec::new();
         }
-        // Seeds: (diagonal, read offset) of every j-mer occurrence.
+        // Seeds: (diagonal, read offset) of every q-mer occurrence, by diagonal.
         let mut seeds: Vec<(i64, u32)> = Vec::new();
-        let mask = if j == 16 { u32::MAX } else { (1u32 << (2 * j)) - 1 };
+        let mask = (1u32 << (2 * q)) - 1;
         let (mut code, mut valid) = (0u32, 0usize);
         for (end, &b) in seq.iter().enumerate() {
             match base_code(b) {
@@ -210,34 +254,35 @@ impl<'i> Mapper<'i> {
                 }
                 None => valid = 0,
             }
-            if valid >= j {
-                let i = end + 1 - j;
-                seeds.extend(index.seed_range(code, j).map(|p| (p as i64 - i as i64, i as u32)));
+            if valid >= q {
+                let i = end + 1 - q;
+                seeds.extend(index.seed_range(code, q).map(|p| (p as i64 - i as i64, i as u32)));
             }
         }
         seeds.sort_unstable();
-        // A diagonal holds the run when `run - j + 1` consecutive offsets hit it.
-        let need = run - j + 1;
+        // The seeds of every band of diagonals `[d, d + band]` that holds `hits` of them.
         let mut windows: Vec<Window> = Vec::new();
-        let mut streak = 0;
-        for (n, &(diagonal, i)) in seeds.iter().enumerate() {
-            let follows = n > 0 && seeds[n - 1] == (diagonal, i.wrapping_sub(1));
-            streak = if follows { streak + 1 } else { 1 };
-            if streak != need {
+        let (mut first, mut marked) = (0, 0);
+        for last in 0..seeds.len() {
+            while seeds[last].0 - seeds[first].0 > band as i64 {
+                first += 1;
+            }
+            if last + 1 - first < hits {
                 continue;
             }
-            let p = (diagonal + i as i64) as u64;
-            let contig = index.contig_of(p);
-            let c = &index.contigs()[contig];
-            let local = diagonal - c.start as i64;
-            let start = (local - width as i64).clamp(0, c.len as i64) as usize;
-            let end = (local + (m + width) as i64).clamp(0, c.len as i64) as usize;
-            windows.push(Window {
-                strand,
-                contig,
-                start,
-                end,
-            });
+            for &(diagonal, i) in &seeds[first.max(marked)..=last] {
+                let p = (diagonal + i as i64) as u64;
+                let contig = index.contig_of(p);
+                let c = &index.contigs()[contig];
+                let local = diagonal - c.start as i64;
+                windows.push(Window {
+                    strand,
+                    contig,
+                    start: (local - width as i64).clamp(0, c.len as i64) as usize,
+                    end: (local + (m + width) as i64).clamp(0, c.len as i64) as usize,
+                });
+            }
+            marked = last + 1;
         }
         windows.sort_unstable_by_key(|w| (w.contig, w.start));
         let mut merged: Vec<Window> = Vec::with_capacity(windows.len());
@@ -254,7 +299,8 @@ impl<'i> Mapper<'i> {
 /// The better of two alignments of one contig and strand by the full DP's rule: the higher
 /// score, then the first end in row-major order (smaller query end, then target end).
 fn better(a: &Alignment, b: &Alignment) -> bool {
-    (a.score, std::cmp::Reverse((a.query_end, a.target_end))) > (b.score, std::cmp::Reverse((b.query_end, b.target_end)))
+    (a.score, std::cmp::Reverse((a.query_end, a.target_end)))
+        > (b.score, std::cmp::Reverse((b.query_end, b.target_end)))
 }
 
 /// The hits of one read from its windows' alignments (all at least `T`): the full DP's

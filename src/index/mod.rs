@@ -64,6 +64,11 @@ use crate::io::Record;
 use std::io::Write;
 use std::path::Path;
 
+/// FASTA targets of DNA at least this long, aligned against in search mode, are indexed in
+/// memory (and reads mapped with the guarantee) unless `--exhaustive` asks for the full DP;
+/// shorter ones (a phage, a gene panel) are aligned in full, which is fast enough.
+pub const AUTO_INDEX_RESIDUES: u64 = 1_000_000;
+
 const MAGIC: &[u8; 8] = b"SWGPUIDX";
 /// The file format's version: a file of another version is refused.
 pub const FORMAT_VERSION: u32 = 1;
@@ -132,7 +137,7 @@ pub(crate) fn base_code(b: u8) -> Option<u32> {
 /// k-mer occurs about once, within 10..=14 (a table of `4^k` entries).
 pub fn default_k(total: u64) -> usize {
     let mut k = 10;
-    while k < 14 && (1u64 << (2 * k)) < total {
+    while k < 14 && (1u64 << (2 * k)) < total / 4 {
         k += 1;
     }
     k
@@ -275,9 +280,10 @@ impl Index {
     fn positions(&self, range: std::ops::Range<usize>) -> impl Iterator<Item = u64> + '_ {
         let (owned, mapped) = match &self.storage {
             Storage::Owned { positions, .. } => (Some(&positions[range.clone()]), None),
-            Storage::Mapped { map, positions, .. } => {
-                (None, Some(&map[positions.start + 4 * range.start..positions.start + 4 * range.end]))
-            }
+            Storage::Mapped { map, positions, .. } => (
+                None,
+                Some(&map[positions.start + 4 * range.start..positions.start + 4 * range.end]),
+            ),
         };
         let owned = owned.into_iter().flatten().map(|&p| p as u64);
         let mapped = mapped
@@ -618,13 +624,21 @@ mod tests {
             ("truncated", whole[..whole.len() - 3].to_vec(), "truncated"),
             ("header only", whole[..HEADER].to_vec(), "truncated"),
             ("no magic", b"ACGT".repeat(20), "not a swgpu index"),
-            ("version", [&whole[..8], &2u32.to_le_bytes(), &whole[12..]].concat(), "version 2"),
-            ("flipped", {
-                let mut w = whole.clone();
-                let last = w.len() - 1;
-                w[last] ^= 1;
-                w
-            }, "checksum"),
+            (
+                "version",
+                [&whole[..8], &2u32.to_le_bytes(), &whole[12..]].concat(),
+                "version 2",
+            ),
+            (
+                "flipped",
+                {
+                    let mut w = whole.clone();
+                    let last = w.len() - 1;
+                    w[last] ^= 1;
+                    w
+                },
+                "checksum",
+            ),
         ];
         for (what, bytes, expected) in cases {
             std::fs::write(&path, bytes).unwrap();

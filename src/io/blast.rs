@@ -7,7 +7,7 @@
 //! For scoring models without published parameters both columns are `NA`. A query without
 //! hits gets a comment line `# <qseqid> no hits`, so that no read disappears silently.
 
-use super::{AlignmentWriter, OutputContext, Record};
+use super::{AlignmentWriter, OutputContext, Record, TargetRef};
 use crate::alignment::{Hit, Strand};
 use std::io::{self, Write};
 
@@ -29,7 +29,7 @@ impl AlignmentWriter for BlastWriter<'_> {
         Ok(())
     }
 
-    fn write_query(&mut self, query: &Record, hits: &[(&Record, &Hit)]) -> io::Result<()> {
+    fn write_query(&mut self, query: &Record, hits: &[(TargetRef<'_>, &Hit)]) -> io::Result<()> {
         if hits.is_empty() {
             return writeln!(self.out, "# {} no hits", query.id);
         }

@@ -1,7 +1,7 @@
 //! JSON lines: one object per query, `{"query", "query_length", "hits": [...]}`; an empty
 //! `hits` array means unmapped. Coordinates are 0-based, half-open, query on its forward strand.
 
-use super::{AlignmentWriter, Record};
+use super::{AlignmentWriter, Record, TargetRef};
 use crate::alignment::Hit;
 use serde_json::json;
 use std::io::{self, Write};
@@ -21,12 +21,12 @@ impl AlignmentWriter for JsonlWriter<'_> {
         Ok(())
     }
 
-    fn write_query(&mut self, query: &Record, hits: &[(&Record, &Hit)]) -> io::Result<()> {
+    fn write_query(&mut self, query: &Record, hits: &[(TargetRef<'_>, &Hit)]) -> io::Result<()> {
         let hits: Vec<_> = hits
             .iter()
             .map(|&(target, hit)| {
                 let a = &hit.alignment;
-                json!({
+                let mut fields = json!({
                     "target": target.id,
                     "target_length": target.seq.len(),
                     "score": a.score,
@@ -38,7 +38,15 @@ impl AlignmentWriter for JsonlWriter<'_> {
                     "cigar": a.cigar.to_string(),
                     "nm": a.edit_distance(),
                     "identity": a.identity(),
-                })
+                });
+                // Only reads against an indexed genome have them.
+                if let Some(mapq) = hit.mapq {
+                    fields["mapq"] = mapq.into();
+                }
+                if let Some(xs) = hit.second_best {
+                    fields["second_best"] = xs.into();
+                }
+                fields
             })
             .collect();
         let line = json!({ "query": query.id, "query_length": query.seq.len(), "hits": hits });

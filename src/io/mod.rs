@@ -46,6 +46,24 @@ impl TargetInfo {
     }
 }
 
+/// A target as the writers see it: its name and residues (a record, or a contig of an index).
+#[derive(Debug, Clone, Copy)]
+pub struct TargetRef<'a> {
+    /// The name.
+    pub id: &'a str,
+    /// The residues.
+    pub seq: &'a [u8],
+}
+
+impl<'a> From<&'a Record> for TargetRef<'a> {
+    fn from(record: &'a Record) -> TargetRef<'a> {
+        TargetRef {
+            id: &record.id,
+            seq: &record.seq,
+        }
+    }
+}
+
 /// What every writer needs to know besides the alignments.
 #[derive(Debug, Clone, Copy)]
 pub struct OutputContext<'a> {
@@ -64,7 +82,7 @@ pub trait AlignmentWriter {
     fn write_header(&mut self) -> io::Result<()>;
     /// Writes the results of one query: its hits, best first, each with its target record;
     /// no hits means unmapped.
-    fn write_query(&mut self, query: &Record, hits: &[(&Record, &Hit)]) -> io::Result<()>;
+    fn write_query(&mut self, query: &Record, hits: &[(TargetRef<'_>, &Hit)]) -> io::Result<()>;
     /// Hands what was written on to the output. The pipeline calls it after every batch, so
     /// the output then holds whole records only (a stop keeps a complete prefix).
     fn flush(&mut self) -> io::Result<()>;
@@ -81,6 +99,6 @@ pub fn writer<'a>(format: Format, ctx: OutputContext<'a>, out: Box<dyn Write + '
 }
 
 /// The aligned slice of the target for a hit.
-fn aligned_target<'t>(target: &'t Record, hit: &Hit) -> &'t [u8] {
+fn aligned_target<'t>(target: TargetRef<'t>, hit: &Hit) -> &'t [u8] {
     &target.seq[hit.alignment.target_start..hit.alignment.target_end]
 }

@@ -1,7 +1,7 @@
 //! PAF: minimap2's 12 columns plus `tp:A`, `AS:i`, `NM:i` and `cg:Z`; queries without hits get
 //! minimap2's `--paf-no-hit` line.
 
-use super::{AlignmentWriter, Record};
+use super::{AlignmentWriter, Record, TargetRef};
 use crate::alignment::Hit;
 use std::io::{self, Write};
 
@@ -20,16 +20,17 @@ impl AlignmentWriter for PafWriter<'_> {
         Ok(())
     }
 
-    fn write_query(&mut self, query: &Record, hits: &[(&Record, &Hit)]) -> io::Result<()> {
+    fn write_query(&mut self, query: &Record, hits: &[(TargetRef<'_>, &Hit)]) -> io::Result<()> {
         let qlen = query.seq.len();
         if hits.is_empty() {
             return writeln!(self.out, "{}\t{qlen}\t0\t0\t*\t*\t0\t0\t0\t0\t0\t0", query.id);
         }
         for (k, &(target, hit)) in hits.iter().enumerate() {
             let a = &hit.alignment;
+            let xs = hit.second_best.map_or_else(String::new, |xs| format!("\tXS:i:{xs}"));
             writeln!(
                 self.out,
-                "{}\t{qlen}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t255\ttp:A:{}\tAS:i:{}\tNM:i:{}\tcg:Z:{}",
+                "{}\t{qlen}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\ttp:A:{}\tAS:i:{}\tNM:i:{}{xs}\tcg:Z:{}",
                 query.id,
                 a.query_start,
                 a.query_end,
@@ -40,6 +41,7 @@ impl AlignmentWriter for PafWriter<'_> {
                 a.target_end,
                 a.cigar.matches(),
                 a.cigar.columns(),
+                hit.mapq.unwrap_or(255),
                 if k == 0 { 'P' } else { 'S' },
                 a.score,
                 a.edit_distance(),

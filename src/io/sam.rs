@@ -1,7 +1,7 @@
 //! SAM: @HD/@SQ/@PG header, soft clips, `=`/`X` CIGARs, AS/NM/MD; one primary line per read,
 //! further top-k hits as secondary (flag 256), unmapped reads with flag 4.
 
-use super::{AlignmentWriter, OutputContext, Record, aligned_target};
+use super::{AlignmentWriter, OutputContext, Record, TargetRef, aligned_target};
 use crate::alignment::{CigarOp, Hit, Strand};
 use crate::scoring::reverse_complement;
 use std::io::{self, Write};
@@ -80,7 +80,7 @@ impl AlignmentWriter for SamWriter<'_> {
         )
     }
 
-    fn write_query(&mut self, query: &Record, hits: &[(&Record, &Hit)]) -> io::Result<()> {
+    fn write_query(&mut self, query: &Record, hits: &[(TargetRef<'_>, &Hit)]) -> io::Result<()> {
         let qual = query.qual.as_deref().unwrap_or_default();
         if hits.is_empty() {
             return writeln!(
@@ -114,18 +114,23 @@ impl AlignmentWriter for SamWriter<'_> {
                 (0, true) => (reverse_complement(&query.seq), qual.iter().rev().copied().collect()),
                 _ => (Vec::new(), Vec::new()),
             };
-            writeln!(
+            write!(
                 self.out,
-                "{}\t{flag}\t{}\t{}\t255\t{cigar}\t*\t0\t0\t{}\t{}\tAS:i:{}\tNM:i:{}\tMD:Z:{}",
+                "{}\t{flag}\t{}\t{}\t{}\t{cigar}\t*\t0\t0\t{}\t{}\tAS:i:{}\tNM:i:{}\tMD:Z:{}",
                 query.id,
                 target.id,
                 a.target_start + 1,
+                hit.mapq.unwrap_or(255),
                 text_or_star(&seq),
                 text_or_star(&qual),
                 a.score,
                 a.edit_distance(),
                 md_tag(hit, aligned_target(target, hit)),
             )?;
+            if let Some(xs) = hit.second_best {
+                write!(self.out, "\tXS:i:{xs}")?;
+            }
+            writeln!(self.out)?;
         }
         Ok(())
     }

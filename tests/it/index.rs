@@ -90,7 +90,9 @@ fn longest_exact_run(cigar: &swgpu::Cigar) -> usize {
 /// Runs of non-ACGT residues in `s`.
 fn n_runs(s: &[u8]) -> usize {
     let acgt = |b: u8| matches!(b.to_ascii_uppercase(), b'A' | b'C' | b'G' | b'T' | b'U');
-    (0..s.len()).filter(|&i| !acgt(s[i]) && (i == 0 || acgt(s[i - 1]))).count()
+    (0..s.len())
+        .filter(|&i| !acgt(s[i]) && (i == 0 || acgt(s[i - 1])))
+        .count()
 }
 
 proptest! {
@@ -149,7 +151,9 @@ fn secondary_loci_and_mapq() {
     let mut random = |n: usize| -> Vec<u8> {
         (0..n)
             .map(|_| {
-                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 b"ACGT"[(state >> 62) as usize]
             })
             .collect()
@@ -157,7 +161,16 @@ fn secondary_loci_and_mapq() {
     let repeat = random(100);
     let mut near = repeat.clone();
     near[50] = if near[50] == b'A' { b'C' } else { b'A' };
-    let genome = [random(500), repeat.clone(), random(500), near, random(500), repeat.clone(), random(500)].concat();
+    let genome = [
+        random(500),
+        repeat.clone(),
+        random(500),
+        near,
+        random(500),
+        repeat.clone(),
+        random(500),
+    ]
+    .concat();
     let unique = genome[100..200].to_vec();
     let index = Index::build(vec![Record::new("chr", genome)], None).unwrap();
     let mut config = AlignerConfig::new(Scoring::default_for(swgpu::Alphabet::Dna));
@@ -173,5 +186,8 @@ fn secondary_loci_and_mapq() {
     assert_eq!(hits[0].second_best, Some(200));
     // Unique: MAPQ 60, no second locus.
     assert_eq!(mapped.hits[1].len(), 1);
-    assert_eq!((mapped.hits[1][0].mapq, mapped.hits[1][0].second_best), (Some(60), None));
+    assert_eq!(
+        (mapped.hits[1][0].mapq, mapped.hits[1][0].second_best),
+        (Some(60), None)
+    );
 }

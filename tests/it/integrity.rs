@@ -439,6 +439,7 @@ fn memory_with_top_k() {
         targets: Targets::Search(&targets),
         range: None,
         batch: 4096,
+        min_score: None,
     };
     let stop = std::sync::atomic::AtomicBool::new(false);
     let summary = pipeline::run(&engines, input, writer.as_mut(), &stop, &mut |_| {}).unwrap();

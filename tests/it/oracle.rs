@@ -243,9 +243,7 @@ pub fn search(q: &[u8], targets: &[&[u8]], sc: &Scoring, mode: Mode, both: bool,
     let mut hits: Vec<Hit> = targets
         .iter()
         .enumerate()
-        .filter_map(|(target, t)| {
-            Some(Hit::new(target, align(q, t, sc, mode, both)?))
-        })
+        .filter_map(|(target, t)| Some(Hit::new(target, align(q, t, sc, mode, both)?)))
         .collect();
     hits.sort_by_key(|h| (std::cmp::Reverse(h.alignment.score), h.target));
     hits.truncate(top_k);

@@ -8,7 +8,7 @@ use super::oracle;
 use proptest::prelude::*;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
-use swgpu::io::{self, FastxReader, Format, OutputContext, TargetInfo};
+use swgpu::io::{self, FastxReader, Format, OutputContext, TargetInfo, TargetRef};
 use swgpu::pipeline::{self, Input, Targets};
 use swgpu::{Aligner, Backend, Hit, Record};
 
@@ -44,7 +44,7 @@ fn render(
         let mut writer = io::writer(format, ctx, Box::new(&mut out));
         writer.write_header().unwrap();
         for (q, hits) in queries.iter().zip(results) {
-            let with: Vec<(&Record, &Hit)> = hits.iter().map(|(t, h)| (&targets[*t], h)).collect();
+            let with: Vec<(TargetRef<'_>, &Hit)> = hits.iter().map(|(t, h)| ((&targets[*t]).into(), h)).collect();
             writer.write_query(q, &with).unwrap();
         }
         writer.flush().unwrap();
@@ -80,6 +80,7 @@ fn run(
             },
             range: None,
             batch,
+            min_score: None,
         };
         let summary = pipeline::run(engines, input, writer.as_mut(), &AtomicBool::new(false), &mut |_| {}).unwrap();
         assert_eq!(summary.records, queries.len() as u64);
