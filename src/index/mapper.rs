@@ -29,8 +29,8 @@ use std::sync::Mutex;
 pub struct Mapper<'i> {
     index: &'i Index,
     min_score: Option<i32>,
-    /// The filter by read length, `T`, read `N` runs and reach, computed once each.
-    filters: Mutex<HashMap<(usize, i32, usize, usize), Filter>>,
+    /// `T` and the filter by read length and read `N` runs, computed once each.
+    filters: Mutex<HashMap<(usize, usize), (i32, Filter)>>,
 }
 
 /// What [`Mapper::map`] found.
@@ -167,32 +167,23 @@ impl<'i> Mapper<'i> {
         crate::stop::check();
         let sc = &aligner.config().scoring;
         let m = read.len();
-        let min_score = self.min_score.unwrap_or_else(|| default_min_score(m, sc));
-        let rc = aligner.both_strands().then(|| reverse_complement(read));
-        let mut plan = Plan {
-            min_score,
-            rc,
-            windows: Vec::new(),
-        };
-        if m == 0 {
-            return plan;
-        }
-        let width = reach(m, min_score, sc);
         let read_runs = read
             .iter()
             .enumerate()
             .filter(|&(i, &b)| base_code(b).is_none() && (i == 0 || base_code(read[i - 1]).is_some()))
             .count();
-        let ref_runs = self.index.max_runs_within(width as u64);
-        let key = (m, min_score, read_runs, width);
+        let key = (m, read_runs);
         let cached = self
             .filters
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(&key)
             .copied();
-        let filter = cached.unwrap_or_else(|| {
+        let (min_score, filter) = cached.unwrap_or_else(|| {
+            let min_score = self.min_score.unwrap_or_else(|| default_min_score(m, sc));
+            let ref_runs = self.index.max_runs_within(reach(m, min_score, sc) as u64);
             let filter = match shortest_exact_run(m, min_score, sc, read_runs, ref_runs) {
+                _ if m == 0 => Filter::Unreachable,
                 usize::MAX => Filter::Unreachable,
                 0 => Filter::Everything,
                 run => {
@@ -208,9 +199,15 @@ impl<'i> Mapper<'i> {
             self.filters
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .insert(key, filter);
-            filter
+                .insert(key, (min_score, filter));
+            (min_score, filter)
         });
+        let rc = aligner.both_strands().then(|| reverse_complement(read));
+        let mut plan = Plan {
+            min_score,
+            rc,
+            windows: Vec::new(),
+        };
         let strands = [
             Some((Strand::Forward, read)),
             plan.rc.as_deref().map(|rc| (Strand::Reverse, rc)),
@@ -226,9 +223,7 @@ impl<'i> Mapper<'i> {
                         start: 0,
                         end: self.index.contigs()[contig].len as usize,
                     })),
-                Filter::Qgrams { q, hits, band } => {
-                    plan.windows.extend(self.windows(seq, strand, (q, hits, band), width))
-                }
+                Filter::Qgrams { q, hits, band } => plan.windows.extend(self.windows(seq, strand, (q, hits, band))),
             }
         }
         plan
@@ -236,14 +231,16 @@ impl<'i> Mapper<'i> {
 
     /// The merged windows around every band of `band + 1` diagonals where `seq` shares at
     /// least `hits` `q`-mers with the reference.
-    fn windows(&self, seq: &[u8], strand: Strand, (q, hits, band): (usize, usize, usize), width: usize) -> Vec<Window> {
+    fn windows(&self, seq: &[u8], strand: Strand, (q, hits, band): (usize, usize, usize)) -> Vec<Window> {
         let index = self.index;
         let m = seq.len();
         if m < q {
             return Vec::new();
         }
-        // Seeds: (diagonal, read offset) of every q-mer occurrence, by diagonal.
-        let mut seeds: Vec<(i64, u32)> = Vec::new();
+        // Every q-mer of the read, then their index entries, then the positions: each step's
+        // memory reads are independent of one another, so they overlap (the index is far
+        // larger than the caches).
+        let mut codes: Vec<(u32, u32)> = Vec::with_capacity(m);
         let mask = (1u32 << (2 * q)) - 1;
         let (mut code, mut valid) = (0u32, 0usize);
         for (end, &b) in seq.iter().enumerate() {
@@ -255,9 +252,14 @@ impl<'i> Mapper<'i> {
                 None => valid = 0,
             }
             if valid >= q {
-                let i = end + 1 - q;
-                seeds.extend(index.seed_range(code, q).map(|p| (p as i64 - i as i64, i as u32)));
+                codes.push((code, (end + 1 - q) as u32));
             }
+        }
+        let entries: Vec<std::ops::Range<usize>> = codes.iter().map(|&(code, _)| index.seed_entries(code, q)).collect();
+        // Seeds: (diagonal, read offset) of every q-mer occurrence, by diagonal.
+        let mut seeds: Vec<(i64, u32)> = Vec::with_capacity(entries.iter().map(|e| e.len()).sum());
+        for (&(_, i), range) in codes.iter().zip(entries) {
+            index.each_position(range, |p| seeds.push((p as i64 - i as i64, i)));
         }
         seeds.sort_unstable();
         // The seeds of every band of diagonals `[d, d + band]` that holds `hits` of them.
@@ -278,8 +280,8 @@ impl<'i> Mapper<'i> {
                 windows.push(Window {
                     strand,
                     contig,
-                    start: (local - width as i64).clamp(0, c.len as i64) as usize,
-                    end: (local + (m + width) as i64).clamp(0, c.len as i64) as usize,
+                    start: (local - 2 * band as i64).clamp(0, c.len as i64) as usize,
+                    end: (local + (m + band) as i64).clamp(0, c.len as i64) as usize,
                 });
             }
             marked = last + 1;

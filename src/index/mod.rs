@@ -12,7 +12,7 @@
 //!    at reference position `p` is `k(T) - j + 1` consecutive `j`-mers of the read found at
 //!    consecutive positions, all on the diagonal `p - i` (`i` the read offset). The index
 //!    lists, for every `K`-mer, the positions where it starts, sorted by the `K`-mer, so
-//!    the positions of a `j`-mer (`j <= K`) are one contiguous range ([`Index::seed_range`]);
+//!    the positions of a `j`-mer (`j <= K`) are one contiguous range ([`Index::each_seed`]);
 //!    a position whose `K` residues run into a non-ACGT residue or the contig's end is listed
 //!    under its valid prefix padded with `A`, so no `j`-mer occurrence is ever missed (padding
 //!    only adds candidates). A diagonal with `k(T) - j + 1` consecutive seeds is a candidate.
@@ -276,30 +276,40 @@ impl Index {
         }
     }
 
-    /// The positions (in the concatenated sequence) of the index entries `range`.
-    fn positions(&self, range: std::ops::Range<usize>) -> impl Iterator<Item = u64> + '_ {
-        let (owned, mapped) = match &self.storage {
-            Storage::Owned { positions, .. } => (Some(&positions[range.clone()]), None),
-            Storage::Mapped { map, positions, .. } => (
-                None,
-                Some(&map[positions.start + 4 * range.start..positions.start + 4 * range.end]),
-            ),
-        };
-        let owned = owned.into_iter().flatten().map(|&p| p as u64);
-        let mapped = mapped
-            .into_iter()
-            .flat_map(|b| b.chunks_exact(4))
-            .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]) as u64);
-        owned.chain(mapped)
+    /// `f` of the positions (in the concatenated sequence) of the index entries `range`.
+    #[inline]
+    pub(crate) fn each_position(&self, range: std::ops::Range<usize>, mut f: impl FnMut(u64)) {
+        match &self.storage {
+            Storage::Owned { positions, .. } => positions[range].iter().for_each(|&p| f(p as u64)),
+            Storage::Mapped { map, positions, .. } => map
+                [positions.start + 4 * range.start..positions.start + 4 * range.end]
+                .chunks_exact(4)
+                .for_each(|w| f(u32::from_le_bytes([w[0], w[1], w[2], w[3]]) as u64)),
+        }
     }
 
-    /// Every position where a residue string with the 2-bit codes `code` (`j <= K` residues,
-    /// first residue in the highest bits) starts; a few more where the `K` residues there run
-    /// into a non-ACGT residue or a contig's end (module docs).
-    pub(crate) fn seed_range(&self, code: u32, j: usize) -> impl Iterator<Item = u64> + '_ {
+    /// The positions of the index entries `range`.
+    fn positions(&self, range: std::ops::Range<usize>) -> Vec<u64> {
+        let mut all = Vec::with_capacity(range.len());
+        self.each_position(range, |p| all.push(p));
+        all
+    }
+
+    /// The index entries of a residue string with the 2-bit codes `code` (`j <= K` residues,
+    /// first residue in the highest bits): the positions where it starts, and a few more
+    /// where the `K` residues there run into a non-ACGT residue or a contig's end (module
+    /// docs).
+    #[inline]
+    pub(crate) fn seed_entries(&self, code: u32, j: usize) -> std::ops::Range<usize> {
         let spread = 2 * (self.k - j);
         let (lo, hi) = ((code as usize) << spread, ((code as usize) + 1) << spread);
-        self.positions(self.bucket(lo)..self.bucket(hi))
+        self.bucket(lo)..self.bucket(hi)
+    }
+
+    /// `f` of every position of [`Index::seed_entries`].
+    #[cfg(test)]
+    fn each_seed(&self, code: u32, j: usize, f: impl FnMut(u64)) {
+        self.each_position(self.seed_entries(code, j), f);
     }
 
     /// The contig holding position `p` of the concatenated sequence.
@@ -366,6 +376,7 @@ impl Index {
         for lo in (0..n_positions).step_by(chunk) {
             let words: Vec<u8> = self
                 .positions(lo..n_positions.min(lo + chunk))
+                .into_iter()
                 .flat_map(|p| (p as u32).to_le_bytes())
                 .collect();
             out.write_all(&words).map_err(io_error)?;
@@ -547,7 +558,10 @@ mod tests {
         let seq = index.seq().to_vec();
         for j in 1..=index.k() {
             for code in 0..(1u32 << (2 * j)) {
-                let listed: std::collections::HashSet<u64> = index.seed_range(code, j).collect();
+                let mut listed = std::collections::HashSet::new();
+                index.each_seed(code, j, |p| {
+                    listed.insert(p);
+                });
                 let mut start = 0u64;
                 for c in contigs {
                     for p in 0..c.len() {
