@@ -234,11 +234,37 @@ impl Aligner {
     }
 
     /// Aligns each `(query, target)` pair of residues as given, the query's forward strand
-    /// only, with [`Aligner::align_pairs`]'s engines and tie-breaks (the genome index verifies
-    /// its windows with this). The lengths must be within [`Aligner::max_len`].
-    pub(crate) fn align_slices(&self, pairs: &[(&[u8], &[u8])]) -> Result<Vec<Option<Alignment>>> {
-        let (queries, targets): (Vec<&[u8]>, Vec<&[u8]>) = pairs.iter().copied().unzip();
-        self.pairs(&queries, &targets, false)
+    /// only, with [`Aligner::align_pairs`]'s engines and tie-breaks, keeping the alignments
+    /// that score at least `floors[k]`: the others stop after the score pass (the genome index
+    /// verifies its windows with this). The lengths must be within [`Aligner::max_len`].
+    pub(crate) fn align_slices_above(
+        &self,
+        pairs: &[(&[u8], &[u8])],
+        floors: &[i32],
+    ) -> Result<Vec<Option<Alignment>>> {
+        let queries: Vec<&[u8]> = pairs.iter().map(|p| p.0).collect();
+        let target_residues: usize = pairs.iter().map(|p| p.1.len()).sum();
+        let chunk = self.chunk(&queries, target_residues / pairs.len().max(1));
+        let chunks = par_map(pairs.len().div_ceil(chunk), self.config.threads, |c| {
+            let range = c * chunk..pairs.len().min((c + 1) * chunk);
+            let ends = self.ends(&pairs[range.clone()])?;
+            let kept: Vec<Option<AlignmentEnd>> = (ends.into_iter().zip(&floors[range.clone()]))
+                .map(|(end, &floor)| end.filter(|e| e.score >= floor))
+                .collect();
+            let items: Vec<_> = (kept.iter().zip(&pairs[range.clone()]))
+                .filter_map(|(end, &(q, t))| Some((q, t, (*end)?)))
+                .collect();
+            // One raw alignment per kept end, in order.
+            let mut raws = self.finish(&items).into_iter();
+            Ok((kept.into_iter().zip(&pairs[range]))
+                .map(|(end, &(q, _))| {
+                    end?;
+                    let raw = raws.next().expect("one raw alignment per kept end");
+                    Some(self.to_alignment(q.len(), raw, Strand::Forward))
+                })
+                .collect::<Vec<_>>())
+        });
+        flatten(chunks)
     }
 
     /// Query `i` against target `i`, on both strands when `both`.

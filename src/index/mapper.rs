@@ -2,15 +2,15 @@
 //! merge that reproduces the full DP's choice. The proof is in the [`crate::index`] docs.
 
 use super::guarantee::{default_min_score, gap_band, reach, shared_qgrams, shortest_exact_run};
-use super::{Index, base_code};
+use super::{Index, NRegion, base_code};
 use crate::aligner::Aligner;
 use crate::alignment::{Alignment, Hit, Mode, Strand};
 use crate::error::{Error, Result};
 use crate::io::Record;
 use crate::parallel::par_map;
-use crate::scoring::reverse_complement;
+use crate::scoring::{Scoring, reverse_complement};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Reads against an [`Index`] with a minimum score.
 ///
@@ -29,8 +29,8 @@ use std::sync::Mutex;
 pub struct Mapper<'i> {
     index: &'i Index,
     min_score: Option<i32>,
-    /// `T` and the filter by read length and read `N` runs, computed once each.
-    filters: Mutex<HashMap<(usize, usize), (i32, Filter)>>,
+    /// What reads of one length with one count of `N` runs need, computed once.
+    params: Mutex<HashMap<(usize, usize), Arc<Params>>>,
 }
 
 /// What [`Mapper::map`] found.
@@ -41,6 +41,9 @@ pub struct MapOutcome {
     /// DP cells the windows took (both strands).
     pub cells: u64,
 }
+
+/// Windows verified at once, at most (more only for a single read that has more).
+const WINDOWS: usize = 1 << 16;
 
 /// A window to verify: the read's strand, its contig and the stretch of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +66,16 @@ enum Filter {
     Qgrams { q: usize, hits: usize, band: usize },
 }
 
+/// The filters of reads of one length and one count of `N` runs.
+struct Params {
+    min_score: i32,
+    /// For alignments that touch no non-ACGT reference residue, anywhere.
+    anywhere: Filter,
+    /// For those that do: near each stretch of the reference with such residues, a filter
+    /// that counts its runs.
+    near_n: Vec<(NRegion, Filter)>,
+}
+
 /// One read's plan: its minimum score and the windows that hold every alignment reaching it.
 struct Plan {
     min_score: i32,
@@ -83,7 +96,7 @@ impl<'i> Mapper<'i> {
         Mapper {
             index,
             min_score,
-            filters: Mutex::new(HashMap::new()),
+            params: Mutex::new(HashMap::new()),
         }
     }
 
@@ -125,25 +138,34 @@ impl<'i> Mapper<'i> {
         .into_iter()
         .flatten()
         .collect();
-        let mut pairs: Vec<(&[u8], &[u8])> = Vec::new();
-        let mut cells = 0u64;
-        for (read, plan) in reads.iter().zip(&plans) {
-            for w in &plan.windows {
-                let query = match w.strand {
-                    Strand::Forward => read.seq.as_slice(),
-                    Strand::Reverse => plan.rc.as_deref().unwrap_or_default(),
-                };
-                let target = &self.index.contig_seq(w.contig)[w.start..w.end];
-                cells += (query.len() * target.len()) as u64;
-                pairs.push((query, target));
-            }
-        }
-        let mut verified = aligner.align_slices(&pairs)?.into_iter();
         let top_k = aligner.config().top_k;
-        let hits = reads
-            .iter()
-            .zip(plans)
-            .map(|(read, plan)| {
+        let (mut hits, mut cells) = (Vec::with_capacity(reads.len()), 0u64);
+        // Reads in groups of at most WINDOWS windows, so that memory stays bounded however
+        // many loci low-complexity reads have.
+        let mut done = 0;
+        while done < reads.len() {
+            let mut end = done;
+            let mut count = 0;
+            while end < reads.len() && (end == done || count + plans[end].windows.len() <= WINDOWS) {
+                count += plans[end].windows.len();
+                end += 1;
+            }
+            let mut pairs: Vec<(&[u8], &[u8])> = Vec::with_capacity(count);
+            let mut floors = Vec::with_capacity(count);
+            for (read, plan) in reads[done..end].iter().zip(&plans[done..end]) {
+                for w in &plan.windows {
+                    let query = match w.strand {
+                        Strand::Forward => read.seq.as_slice(),
+                        Strand::Reverse => plan.rc.as_deref().unwrap_or_default(),
+                    };
+                    let target = &self.index.contig_seq(w.contig)[w.start..w.end];
+                    cells += (query.len() * target.len()) as u64;
+                    pairs.push((query, target));
+                    floors.push(plan.min_score);
+                }
+            }
+            let mut verified = aligner.align_slices_above(&pairs, &floors)?.into_iter();
+            for (read, plan) in reads[done..end].iter().zip(&plans[done..end]) {
                 let found: Vec<Found> = plan
                     .windows
                     .iter()
@@ -154,12 +176,57 @@ impl<'i> Mapper<'i> {
                         alignment.target_end += window.start;
                         Some(Found { window, alignment })
                     })
-                    .filter(|f| f.alignment.score >= plan.min_score)
                     .collect();
-                loci(found, read.seq.len(), plan.min_score, top_k)
-            })
-            .collect();
+                hits.push(loci(found, read.seq.len(), plan.min_score, top_k));
+            }
+            done = end;
+        }
         Ok(MapOutcome { hits, cells })
+    }
+
+    /// The filter for reads of `m` residues with `read_runs` runs of `N`, against stretches of
+    /// reference with at most `ref_runs` such runs, at minimum score `t`.
+    fn filter(&self, sc: &Scoring, m: usize, t: i32, (read_runs, ref_runs): (usize, usize)) -> Filter {
+        match shortest_exact_run(m, t, sc, read_runs, ref_runs) {
+            _ if m == 0 => Filter::Unreachable,
+            usize::MAX => Filter::Unreachable,
+            0 => Filter::Everything,
+            run => {
+                // The longest q-mers the guarantee allows: the fewest chance hits.
+                let q = run.min(self.index.k());
+                Filter::Qgrams {
+                    q,
+                    hits: shared_qgrams(m, t, sc, q, (read_runs, ref_runs)),
+                    band: gap_band(m, t, sc),
+                }
+            }
+        }
+    }
+
+    /// The parameters of reads of `m` residues with `read_runs` runs of `N`.
+    fn params(&self, sc: &Scoring, m: usize, read_runs: usize) -> Arc<Params> {
+        let key = (m, read_runs);
+        if let Some(p) = self.params.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+            return Arc::clone(p);
+        }
+        let min_score = self.min_score.unwrap_or_else(|| default_min_score(m, sc));
+        // An alignment touching a reference N lies within its reach of it.
+        let near_n = self
+            .index
+            .n_regions(reach(m, min_score, sc) as u64)
+            .into_iter()
+            .map(|region| (region, self.filter(sc, m, min_score, (read_runs, region.runs))))
+            .collect();
+        let params = Arc::new(Params {
+            min_score,
+            anywhere: self.filter(sc, m, min_score, (read_runs, 0)),
+            near_n,
+        });
+        self.params
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, Arc::clone(&params));
+        params
     }
 
     /// The windows of one read (both strands when the aligner aligns both).
@@ -172,97 +239,150 @@ impl<'i> Mapper<'i> {
             .enumerate()
             .filter(|&(i, &b)| base_code(b).is_none() && (i == 0 || base_code(read[i - 1]).is_some()))
             .count();
-        let key = (m, read_runs);
-        let cached = self
-            .filters
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&key)
-            .copied();
-        let (min_score, filter) = cached.unwrap_or_else(|| {
-            let min_score = self.min_score.unwrap_or_else(|| default_min_score(m, sc));
-            let ref_runs = self.index.max_runs_within(reach(m, min_score, sc) as u64);
-            let filter = match shortest_exact_run(m, min_score, sc, read_runs, ref_runs) {
-                _ if m == 0 => Filter::Unreachable,
-                usize::MAX => Filter::Unreachable,
-                0 => Filter::Everything,
-                run => {
-                    // The longest q-mers the guarantee allows: the fewest chance hits.
-                    let q = run.min(self.index.k());
-                    Filter::Qgrams {
-                        q,
-                        hits: shared_qgrams(m, min_score, sc, q, (read_runs, ref_runs)),
-                        band: gap_band(m, min_score, sc),
-                    }
-                }
-            };
-            self.filters
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(key, (min_score, filter));
-            (min_score, filter)
-        });
+        let params = self.params(sc, m, read_runs);
         let rc = aligner.both_strands().then(|| reverse_complement(read));
-        let mut plan = Plan {
-            min_score,
-            rc,
-            windows: Vec::new(),
-        };
+        let mut windows = Vec::new();
         let strands = [
             Some((Strand::Forward, read)),
-            plan.rc.as_deref().map(|rc| (Strand::Reverse, rc)),
+            rc.as_deref().map(|rc| (Strand::Reverse, rc)),
         ];
         for (strand, seq) in strands.into_iter().flatten() {
-            match filter {
+            let contigs = self.index.contigs();
+            let whole = (0..contigs.len()).map(|contig| (contig, 0, contigs[contig].len as usize));
+            match params.anywhere {
                 Filter::Unreachable => {}
-                Filter::Everything => plan
-                    .windows
-                    .extend((0..self.index.contigs().len()).map(|contig| Window {
+                Filter::Everything => windows.extend(whole.map(|(contig, start, end)| Window {
+                    strand,
+                    contig,
+                    start,
+                    end,
+                })),
+                Filter::Qgrams { q, hits, band } => windows.extend(self.bucket_windows(seq, strand, (q, hits, band))),
+            }
+            for &(region, filter) in &params.near_n {
+                let (start, end) = (region.start as usize, region.end as usize);
+                match filter {
+                    Filter::Unreachable => {}
+                    Filter::Everything => windows.push(Window {
                         strand,
-                        contig,
-                        start: 0,
-                        end: self.index.contigs()[contig].len as usize,
-                    })),
-                Filter::Qgrams { q, hits, band } => plan.windows.extend(self.windows(seq, strand, (q, hits, band))),
+                        contig: region.contig,
+                        start,
+                        end,
+                    }),
+                    Filter::Qgrams { q, hits, band } => {
+                        let seeds = self.region_seeds(seq, q, region);
+                        windows.extend(self.band_windows(seeds, strand, m, (hits, band)));
+                    }
+                }
             }
         }
-        plan
+        Plan {
+            min_score: params.min_score,
+            rc,
+            windows: merge(windows),
+        }
     }
 
-    /// The merged windows around every band of `band + 1` diagonals where `seq` shares at
-    /// least `hits` `q`-mers with the reference.
-    fn windows(&self, seq: &[u8], strand: Strand, (q, hits, band): (usize, usize, usize)) -> Vec<Window> {
+    /// The windows of the whole reference where `seq` may have an alignment reaching `T`:
+    /// its `q`-mers' occurrences counted per bucket of `band + 1` diagonals (any band of
+    /// `band + 1` diagonals lies within two neighbouring buckets, so a band holding `hits`
+    /// makes a pair of buckets hold them), then `[d - 2 * band, d + m + band]` around the
+    /// diagonals `d` of each pair that does. Counting needs no sort, which matters for reads
+    /// whose q-mers occur thousands of times (low-complexity sequence).
+    fn bucket_windows(&self, seq: &[u8], strand: Strand, (q, hits, band): (usize, usize, usize)) -> Vec<Window> {
         let index = self.index;
         let m = seq.len();
-        if m < q {
-            return Vec::new();
-        }
+        let width = band as u64 + 1;
+        // Diagonals shifted by m are never negative.
+        let buckets = ((index.total_len() + m as u64) / width + 2) as usize;
         // Every q-mer of the read, then their index entries, then the positions: each step's
         // memory reads are independent of one another, so they overlap (the index is far
         // larger than the caches).
-        let mut codes: Vec<(u32, u32)> = Vec::with_capacity(m);
-        let mask = (1u32 << (2 * q)) - 1;
-        let (mut code, mut valid) = (0u32, 0usize);
-        for (end, &b) in seq.iter().enumerate() {
-            match base_code(b) {
-                Some(c) => {
-                    code = ((code << 2) | c) & mask;
-                    valid += 1;
-                }
-                None => valid = 0,
+        let codes = qmers(seq, q);
+        let entries: Vec<std::ops::Range<usize>> = codes.iter().map(|&(code, _)| index.seed_entries(code, q)).collect();
+        let mut pairs = Vec::new();
+        COUNTS.with(|counts| {
+            let mut counts = counts.borrow_mut();
+            if counts.len() < buckets {
+                counts.resize(buckets, 0);
             }
-            if valid >= q {
-                codes.push((code, (end + 1 - q) as u32));
+            let mut touched = Vec::new();
+            for (&(_, i), range) in codes.iter().zip(entries) {
+                index.each_position(range, |p| {
+                    let b = ((p + m as u64 - i as u64) / width) as usize;
+                    if counts[b] == 0 {
+                        touched.push(b);
+                    }
+                    counts[b] = counts[b].saturating_add(1);
+                });
+            }
+            for &b in &touched {
+                if counts[b] as usize + counts[b + 1] as usize >= hits {
+                    pairs.push(b);
+                }
+            }
+            for b in touched {
+                counts[b] = 0;
+            }
+        });
+        let mut windows = Vec::new();
+        for b in pairs {
+            // The diagonals of the pair, and the positions their seeds can be at.
+            let first = (b as u64 * width) as i64 - m as i64;
+            let last = first + 2 * width as i64 - 1;
+            let (from, to) = (
+                first.max(0) as u64,
+                ((last + m as i64).max(0) as u64).min(index.total_len().saturating_sub(1)),
+            );
+            for contig in index.contig_of(from)..=index.contig_of(to) {
+                let c = &index.contigs()[contig];
+                let (lo, hi) = (
+                    first - c.start as i64 - 2 * band as i64,
+                    last - c.start as i64 + (m + band) as i64,
+                );
+                let (start, end) = (lo.clamp(0, c.len as i64) as usize, hi.clamp(0, c.len as i64) as usize);
+                if start < end {
+                    windows.push(Window {
+                        strand,
+                        contig,
+                        start,
+                        end,
+                    });
+                }
             }
         }
-        let entries: Vec<std::ops::Range<usize>> = codes.iter().map(|&(code, _)| index.seed_entries(code, q)).collect();
-        // Seeds: (diagonal, read offset) of every q-mer occurrence, by diagonal.
-        let mut seeds: Vec<(i64, u32)> = Vec::with_capacity(entries.iter().map(|e| e.len()).sum());
-        for (&(_, i), range) in codes.iter().zip(entries) {
-            index.each_position(range, |p| seeds.push((p as i64 - i as i64, i)));
+        windows
+    }
+
+    /// `(diagonal, read offset)` of every occurrence of a `q`-mer of `seq` within one region
+    /// (found by reading the region), by diagonal.
+    fn region_seeds(&self, seq: &[u8], q: usize, region: NRegion) -> Vec<(i64, u32)> {
+        let mut codes = qmers(seq, q);
+        codes.sort_unstable();
+        let c = &self.index.contigs()[region.contig];
+        let stretch = &self.index.contig_seq(region.contig)[region.start as usize..region.end as usize];
+        let mut seeds = Vec::new();
+        for (code, at) in qmers(stretch, q) {
+            let p = (c.start + region.start) as i64 + at as i64;
+            let first = codes.partition_point(|&(c, _)| c < code);
+            for &(_, i) in codes[first..].iter().take_while(|&&(c, _)| c == code) {
+                seeds.push((p - i as i64, i));
+            }
         }
         seeds.sort_unstable();
-        // The seeds of every band of diagonals `[d, d + band]` that holds `hits` of them.
+        seeds
+    }
+
+    /// The windows around every band of `band + 1` diagonals where `seeds` (sorted) hold at
+    /// least `hits`: `[d - 2 * band, d + m + band]` for each seed's diagonal `d` there.
+    fn band_windows(
+        &self,
+        seeds: Vec<(i64, u32)>,
+        strand: Strand,
+        m: usize,
+        (hits, band): (usize, usize),
+    ) -> Vec<Window> {
+        let index = self.index;
         let mut windows: Vec<Window> = Vec::new();
         let (mut first, mut marked) = (0, 0);
         for last in 0..seeds.len() {
@@ -286,16 +406,48 @@ impl<'i> Mapper<'i> {
             }
             marked = last + 1;
         }
-        windows.sort_unstable_by_key(|w| (w.contig, w.start));
-        let mut merged: Vec<Window> = Vec::with_capacity(windows.len());
-        for w in windows {
-            match merged.last_mut() {
-                Some(last) if last.contig == w.contig && w.start <= last.end => last.end = last.end.max(w.end),
-                _ => merged.push(w),
-            }
-        }
-        merged
+        windows
     }
+}
+
+thread_local! {
+    /// Seeds per bucket of diagonals, for [`Mapper::bucket_windows`]: zero between reads.
+    static COUNTS: std::cell::RefCell<Vec<u16>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The 2-bit codes of the `q`-mers of `seq` made of A/C/G/T only, with their offsets.
+fn qmers(seq: &[u8], q: usize) -> Vec<(u32, u32)> {
+    let mut codes = Vec::with_capacity(seq.len());
+    let mask = (1u32 << (2 * q)) - 1;
+    let (mut code, mut valid) = (0u32, 0usize);
+    for (end, &b) in seq.iter().enumerate() {
+        match base_code(b) {
+            Some(c) => {
+                code = ((code << 2) | c) & mask;
+                valid += 1;
+            }
+            None => valid = 0,
+        }
+        if valid >= q {
+            codes.push((code, (end + 1 - q) as u32));
+        }
+    }
+    codes
+}
+
+/// `windows` with those of one strand and contig that overlap or touch merged.
+fn merge(mut windows: Vec<Window>) -> Vec<Window> {
+    windows.sort_unstable_by_key(|w| (w.strand, w.contig, w.start));
+    let mut merged: Vec<Window> = Vec::with_capacity(windows.len());
+    for w in windows {
+        match merged.last_mut() {
+            Some(last) if (last.strand, last.contig) == (w.strand, w.contig) && w.start <= last.end => {
+                last.end = last.end.max(w.end)
+            }
+            _ => merged.push(w),
+        }
+    }
+    merged
 }
 
 /// The better of two alignments of one contig and strand by the full DP's rule: the higher

@@ -317,19 +317,41 @@ impl Index {
         self.contigs.partition_point(|c| c.start + c.len <= p)
     }
 
-    /// The most runs of non-ACGT residues any `width` residues of the reference touch.
-    pub fn max_runs_within(&self, width: u64) -> usize {
-        let runs = &self.n_runs;
-        let mut best = 0;
-        let mut first = 0;
-        // Runs touching a stretch that ends at run `last`'s start and spans `width` residues.
-        for last in 0..runs.len() {
-            while runs[first].1 + width <= runs[last].0 + 1 {
-                first += 1;
+    /// The stretches of the reference within `width` residues of a non-ACGT residue, merged
+    /// within each contig, each with the most runs of non-ACGT residues that any `width`
+    /// consecutive residues of it touch.
+    pub(crate) fn n_regions(&self, width: u64) -> Vec<NRegion> {
+        let mut regions: Vec<(NRegion, Vec<(u64, u64)>)> = Vec::new();
+        for &(s, e) in &self.n_runs {
+            let contig = self.contig_of(s);
+            let c = &self.contigs[contig];
+            let (start, end) = (
+                s.saturating_sub(width).max(c.start) - c.start,
+                (e + width).min(c.start + c.len) - c.start,
+            );
+            match regions.last_mut() {
+                Some((last, runs)) if last.contig == contig && start <= last.end => {
+                    last.end = last.end.max(end);
+                    runs.push((s, e));
+                }
+                _ => regions.push((
+                    NRegion {
+                        contig,
+                        start,
+                        end,
+                        runs: 0,
+                    },
+                    vec![(s, e)],
+                )),
             }
-            best = best.max(last - first + 1);
         }
-        best
+        regions
+            .into_iter()
+            .map(|(mut region, runs)| {
+                region.runs = most_runs_within(&runs, width);
+                region
+            })
+            .collect()
     }
 
     /// Writes the index to `path` (see the module docs for the format).
@@ -518,6 +540,31 @@ impl<W: Write> Write for Checksummed<W> {
     }
 }
 
+/// The most of `runs` (sorted, disjoint) that any `width` consecutive residues touch.
+fn most_runs_within(runs: &[(u64, u64)], width: u64) -> usize {
+    let mut best = 0;
+    let mut first = 0;
+    // Runs touching a stretch that ends at run `last`'s start and spans `width` residues.
+    for last in 0..runs.len() {
+        while runs[first].1 + width <= runs[last].0 + 1 {
+            first += 1;
+        }
+        best = best.max(last - first + 1);
+    }
+    best
+}
+
+/// A stretch of a contig near non-ACGT residues (see [`Index::n_regions`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NRegion {
+    pub contig: usize,
+    /// Contig coordinates, `[start, end)`.
+    pub start: u64,
+    pub end: u64,
+    /// The most runs of non-ACGT residues a stretch of the width asked for touches.
+    pub runs: usize,
+}
+
 /// The runs of non-ACGT residues of `seq`, `[start, end)`.
 fn non_acgt_runs(seq: &[u8]) -> Vec<(u64, u64)> {
     let mut runs: Vec<(u64, u64)> = Vec::new();
@@ -616,11 +663,21 @@ mod tests {
     fn runs_within_a_width() {
         let index = Index::build(vec![Record::new("c", "ANNAANAAAAAAAANA")], Some(4)).unwrap();
         assert_eq!(index.n_runs, vec![(1, 3), (5, 6), (14, 15)]);
-        assert_eq!(index.max_runs_within(1), 1);
+        assert_eq!(most_runs_within(&index.n_runs, 1), 1);
         // Residues 2 and 5 are four apart.
-        assert_eq!(index.max_runs_within(3), 1);
-        assert_eq!(index.max_runs_within(4), 2);
-        assert_eq!(index.max_runs_within(20), 3);
+        assert_eq!(most_runs_within(&index.n_runs, 3), 1);
+        assert_eq!(most_runs_within(&index.n_runs, 4), 2);
+        assert_eq!(most_runs_within(&index.n_runs, 20), 3);
+        let regions = |w| {
+            index
+                .n_regions(w)
+                .iter()
+                .map(|r| (r.start, r.end, r.runs))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(regions(1), [(0, 7, 1), (13, 16, 1)]);
+        assert_eq!(regions(2), [(0, 8, 1), (12, 16, 1)]);
+        assert_eq!(regions(6), [(0, 16, 2)]);
     }
 
     #[test]

@@ -191,3 +191,101 @@ fn secondary_loci_and_mapq() {
         (Some(60), None)
     );
 }
+
+/// The CLI: `swgpu index`, then reads against the index file give what the full DP over the
+/// FASTA gives with the same `--min-score` (bar MAPQ and XS), in every format; bad input and
+/// bad index files are refused in one line.
+#[test]
+fn the_cli_indexes_and_maps_like_the_full_dp() {
+    use super::{file, ok, s, swgpu};
+    let dir = tempfile::tempdir().unwrap();
+    let swi = dir.path().join("lambda.swi");
+    let out = swgpu(&["index", "data/lambda_virus.fa", "-o", s(&swi)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("indexed 1 sequence(s), 48502 residues"));
+    // Drop MAPQ (column 5 of SAM, 12 of PAF) and XS.
+    let strip = |text: String, mapq: usize| -> String {
+        text.lines()
+            .filter(|l| !l.starts_with("@PG"))
+            .map(|l| {
+                let fields: Vec<&str> = l.split('\t').filter(|f| !f.starts_with("XS:i:")).collect();
+                let kept: Vec<&str> = fields
+                    .iter()
+                    .enumerate()
+                    .filter(|&(i, _)| i != mapq || l.starts_with('@'))
+                    .map(|(_, f)| *f)
+                    .collect();
+                kept.join("\t") + "\n"
+            })
+            .collect()
+    };
+    for (format, mapq) in [("sam", 4), ("paf", 11)] {
+        for mode in ["local", "semi-global"] {
+            let args = |target: &str| {
+                vec![
+                    "align",
+                    "-q",
+                    "-f",
+                    format,
+                    "-m",
+                    mode,
+                    "--min-score",
+                    "60",
+                    "data/reads_1.fq",
+                    target,
+                ]
+                .into_iter()
+                .map(String::from)
+                .collect::<Vec<_>>()
+            };
+            let run = |target: &str| {
+                let a = args(target);
+                ok(&a.iter().map(String::as_str).collect::<Vec<_>>())
+            };
+            assert_eq!(
+                strip(run(s(&swi)), mapq),
+                strip(run("data/lambda_virus.fa"), mapq),
+                "{format} {mode}"
+            );
+        }
+    }
+    // --exhaustive with the index file: the full DP over its contigs.
+    let exhaustive = ok(&["align", "-q", "-f", "paf", "--exhaustive", "data/reads_1.fq", s(&swi)]);
+    assert_eq!(
+        exhaustive,
+        ok(&["align", "-q", "-f", "paf", "data/reads_1.fq", "data/lambda_virus.fa"])
+    );
+    let fails = |args: &[&str], expected: &str| {
+        let out = swgpu(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(expected) && stderr.lines().count() == 1,
+            "{args:?}: {stderr}"
+        );
+    };
+    fails(
+        &["align", "--pairs", "data/reads_1.fq", s(&swi)],
+        "is a genome index: --pairs needs target records",
+    );
+    fails(&["align", "-m", "global", "data/reads_1.fq", s(&swi)], "global mode");
+    fails(&["align", "data/proteins_query.fa", s(&swi)], "the queries are protein");
+    let dup = file(dir.path(), "dup.fa", ">a\nACGT\n>a\nACGA\n");
+    fails(
+        &["index", s(&dup), "-o", s(&dir.path().join("d.swi"))],
+        "'a' appears twice",
+    );
+    let empty = file(dir.path(), "empty.fa", ">a\nACGT\n>e\n\n");
+    fails(
+        &["index", s(&empty), "-o", s(&dir.path().join("e.swi"))],
+        "'e' is empty",
+    );
+    fails(
+        &["index", "data/reads_1.fq", "-o", s(&dir.path().join("r.swi"))],
+        "FASTQ file of reads",
+    );
+    let bytes = std::fs::read(&swi).unwrap();
+    let cut = file(dir.path(), "cut.swi", &bytes[..bytes.len() / 2]);
+    fails(&["align", "data/reads_1.fq", s(&cut)], "cut.swi: the file holds");
+    assert!(!dir.path().join("d.swi").exists());
+}
