@@ -44,6 +44,8 @@ pub struct MapOutcome {
 
 /// Windows verified at once, at most (more only for a single read that has more).
 const WINDOWS: usize = 1 << 16;
+/// Reads planned at once, in parallel.
+const PLANNED: usize = 64;
 
 /// A window to verify: the read's strand, its contig and the stretch of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,61 +129,61 @@ impl<'i> Mapper<'i> {
     pub fn map(&self, aligner: &Aligner, reads: &[Record]) -> Result<MapOutcome> {
         Mapper::check(aligner)?;
         let threads = aligner.config().threads;
-        let chunk = reads.len().div_ceil(threads.max(1) * 4).max(1);
-        let plans: Vec<Plan> = par_map(reads.len().div_ceil(chunk), threads, |c| {
-            let range = c * chunk..reads.len().min((c + 1) * chunk);
-            reads[range]
-                .iter()
-                .map(|r| self.plan(aligner, &r.seq))
-                .collect::<Vec<_>>()
-        })
-        .into_iter()
-        .flatten()
-        .collect();
-        let top_k = aligner.config().top_k;
         let (mut hits, mut cells) = (Vec::with_capacity(reads.len()), 0u64);
-        // Reads in groups of at most WINDOWS windows, so that memory stays bounded however
-        // many loci low-complexity reads have.
-        let mut done = 0;
-        while done < reads.len() {
-            let mut end = done;
-            let mut count = 0;
-            while end < reads.len() && (end == done || count + plans[end].windows.len() <= WINDOWS) {
-                count += plans[end].windows.len();
-                end += 1;
-            }
-            let mut pairs: Vec<(&[u8], &[u8])> = Vec::with_capacity(count);
-            let mut floors = Vec::with_capacity(count);
-            for (read, plan) in reads[done..end].iter().zip(&plans[done..end]) {
-                for w in &plan.windows {
-                    let query = match w.strand {
-                        Strand::Forward => read.seq.as_slice(),
-                        Strand::Reverse => plan.rc.as_deref().unwrap_or_default(),
-                    };
-                    let target = &self.index.contig_seq(w.contig)[w.start..w.end];
-                    cells += (query.len() * target.len()) as u64;
-                    pairs.push((query, target));
-                    floors.push(plan.min_score);
+        // Reads are planned a few at a time, and their windows verified once WINDOWS gather
+        // (all of one read's at once), so that memory stays bounded however many loci
+        // low-complexity reads have.
+        let mut pending: Vec<(&Record, Plan)> = Vec::new();
+        let mut windows = 0;
+        for group in reads.chunks(PLANNED) {
+            let plans = par_map(group.len(), threads, |r| self.plan(aligner, &group[r].seq));
+            for (read, plan) in group.iter().zip(plans) {
+                windows += plan.windows.len();
+                pending.push((read, plan));
+                if windows >= WINDOWS {
+                    cells += self.verify(aligner, &pending, &mut hits)?;
+                    (pending, windows) = (Vec::new(), 0);
                 }
             }
-            let mut verified = aligner.align_slices_above(&pairs, &floors)?.into_iter();
-            for (read, plan) in reads[done..end].iter().zip(&plans[done..end]) {
-                let found: Vec<Found> = plan
-                    .windows
-                    .iter()
-                    .zip(verified.by_ref())
-                    .filter_map(|(&window, a)| {
-                        let mut alignment = a?;
-                        alignment.target_start += window.start;
-                        alignment.target_end += window.start;
-                        Some(Found { window, alignment })
-                    })
-                    .collect();
-                hits.push(loci(found, read.seq.len(), plan.min_score, top_k));
-            }
-            done = end;
         }
+        cells += self.verify(aligner, &pending, &mut hits)?;
         Ok(MapOutcome { hits, cells })
+    }
+
+    /// Aligns the windows of `planned` reads and adds their hits; the cells it took.
+    fn verify(&self, aligner: &Aligner, planned: &[(&Record, Plan)], hits: &mut Vec<Vec<Hit>>) -> Result<u64> {
+        let mut pairs: Vec<(&[u8], &[u8])> = Vec::new();
+        let mut floors = Vec::new();
+        let mut cells = 0u64;
+        for (read, plan) in planned {
+            for w in &plan.windows {
+                let query = match w.strand {
+                    Strand::Forward => read.seq.as_slice(),
+                    Strand::Reverse => plan.rc.as_deref().unwrap_or_default(),
+                };
+                let target = &self.index.contig_seq(w.contig)[w.start..w.end];
+                cells += (query.len() * target.len()) as u64;
+                pairs.push((query, target));
+                floors.push(plan.min_score);
+            }
+        }
+        let mut verified = aligner.align_slices_above(&pairs, &floors)?.into_iter();
+        let top_k = aligner.config().top_k;
+        for (read, plan) in planned {
+            let found: Vec<Found> = plan
+                .windows
+                .iter()
+                .zip(verified.by_ref())
+                .filter_map(|(&window, a)| {
+                    let mut alignment = a?;
+                    alignment.target_start += window.start;
+                    alignment.target_end += window.start;
+                    Some(Found { window, alignment })
+                })
+                .collect();
+            hits.push(loci(found, read.seq.len(), plan.min_score, top_k));
+        }
+        Ok(cells)
     }
 
     /// The filter for reads of `m` residues with `read_runs` runs of `N`, against stretches of

@@ -1,38 +1,61 @@
 //! Reads against a genome, exactly above a score threshold: a k-mer index of the reference,
-//! seeds whose length a minimum score guarantees, and windows verified by the exact engines.
+//! a q-gram filter whose threshold a minimum score guarantees, and windows verified by the
+//! exact engines.
 //!
 //! **The guarantee.** With a minimum score `T`, every read whose best alignment against the
 //! whole reference (the full DP of `Aligner::search`, both strands, every contig) scores at
 //! least `T` gets exactly that alignment (score, coordinates, CIGAR, tie-breaks), and every
-//! read whose best scores below `T` is unmapped. The proof, in three steps:
+//! read whose best scores below `T` is unmapped. The proof, in four steps (`m` the read's
+//! length, `G` = [`guarantee::gap_band`], the most gap columns an alignment reaching `T` can
+//! hold):
 //!
-//! 1. *Seeds.* Every alignment scoring at least `T` holds an exact A/C/G/T match of
-//!    `k(T)` residues ([`guarantee`]). The read's strand is seeded with every one of its
-//!    `j = min(k(T), K)`-mers (`K` the index's k-mer length): an exact run of `k(T)` residues
-//!    at reference position `p` is `k(T) - j + 1` consecutive `j`-mers of the read found at
-//!    consecutive positions, all on the diagonal `p - i` (`i` the read offset). The index
-//!    lists, for every `K`-mer, the positions where it starts, sorted by the `K`-mer, so
-//!    the positions of a `j`-mer (`j <= K`) are one contiguous range ([`Index::each_seed`]);
-//!    a position whose `K` residues run into a non-ACGT residue or the contig's end is listed
-//!    under its valid prefix padded with `A`, so no `j`-mer occurrence is ever missed (padding
-//!    only adds candidates). A diagonal with `k(T) - j + 1` consecutive seeds is a candidate.
-//! 2. *Windows.* An alignment scoring at least `T` that holds the exact run lies within `W`
-//!    reference residues of it on either side ([`guarantee::reach`]); so does the stretch its
-//!    start is searched in. Each candidate diagonal `d` gets the window `[d - W, d + m + W]`
-//!    of its contig (overlapping windows of one contig and strand merge), which therefore
-//!    contains every alignment scoring at least `T` through that exact run, whole.
-//! 3. *Verification and merge.* Each window is aligned by the exact engines (any backend) in
-//!    the mode asked for. A window's cells are scores of real paths, at most the full DP's;
-//!    the full DP's best cell (highest score, then first in row-major order) has a best path
-//!    inside some window, which finds it with the same score, and no cell earlier in
-//!    row-major order reaches that score in any window (it would in the full DP). So taking,
-//!    per contig and strand, the highest score and then the smallest (query end, target end)
-//!    gives the full DP's end; its start and path come from the same window, which holds the
-//!    stretch the start is searched in; strands and contigs are chosen as `Aligner::search`
-//!    does (the reverse strand only when strictly better, then the lower contig on ties). If
-//!    no window reaches `T`, no alignment does: the read is unmapped.
+//! 1. *Shared q-mers.* Every alignment scoring at least `T` holds an exact A/C/G/T match of
+//!    `k(T)` residues, and shares at least `h(q)` `q`-mers with the reference for `q <= k(T)`
+//!    ([`guarantee`]); those `q`-mers sit on diagonals (reference position minus read offset)
+//!    at most `G` apart, since only gap columns move the diagonal. The read's strand is
+//!    seeded with every one of its `q`-mers, `q = min(k(T), K)` (`K` the index's k-mer
+//!    length). The index lists, for every `K`-mer, the positions where it starts, sorted by
+//!    the `K`-mer, so the positions of a `q`-mer (`q <= K`) are one contiguous range
+//!    (`Index::seed_entries`); a position whose `K` residues run into a non-ACGT residue or
+//!    the contig's end is listed under its valid prefix padded with `A`, so no occurrence is
+//!    ever missed (padding only adds candidates).
+//! 2. *Buckets.* Occurrences are counted per bucket of `G + 1` diagonals. Any `G + 1`
+//!    consecutive diagonals lie within two neighbouring buckets, so the buckets of an
+//!    alignment reaching `T` hold at least `h(q)` occurrences between two neighbours: every
+//!    such pair is a candidate.
+//! 3. *Windows.* An alignment through a candidate pair with diagonals in `[d0, d1]` covers
+//!    reference residues in `[d0 - G, d1 + m + G]`, and the stretch its start is searched in
+//!    (at most `qe + G` residues before its end, see `reference::start_pass`, with its end
+//!    at least `d0 + qe - G`) starts at `d0 - 2G` or later. Each candidate pair gets the window
+//!    `[d0 - 2G, d1 + m + G]` of each contig it touches (overlapping windows of one contig and
+//!    strand merge), which therefore holds every alignment reaching `T` through it, whole,
+//!    with the stretch its start is searched in.
+//! 4. *Verification and merge.* Each window is aligned by the exact engines (any backend) in
+//!    the mode asked for; those scoring below `T` stop after the score pass. A window's cells
+//!    are scores of real paths, at most the full DP's; the full DP's best cell (highest score,
+//!    then first in row-major order) has a best path inside some window, which finds it with
+//!    the same score, and no cell earlier in row-major order reaches that score in any window
+//!    (it would in the full DP). So taking, per contig and strand, the highest score and then
+//!    the smallest (query end, target end) gives the full DP's end; its start and path come
+//!    from the same window, which holds the stretch the start is searched in; strands and
+//!    contigs are chosen as `Aligner::search` does (the reverse strand only when strictly
+//!    better, then the lower contig on ties). If no window reaches `T`, no alignment does:
+//!    the read is unmapped.
 //!
-//! A read for which nothing is guaranteed (`T <= 0`) is aligned against every contig whole.
+//! Non-ACGT reference residues make cheap breaks in an alignment (one point each), so the
+//! bounds count their runs. Alignments that touch none use the bounds without them, over the
+//! whole reference; those that do lie within the alignment's reach of a run, so the
+//! stretches around the runs (`Index::n_regions`) are filtered apart, each with the most
+//! runs it holds in a reach, by reading the stretch itself. A read for which nothing is
+//! guaranteed (`T <= 0`) is aligned against every contig whole.
+//!
+//! **Cost.** The higher `T`, the longer `q` and the larger `h(q)`: fewer chance candidates.
+//! With the DNA defaults a 150 bp read at the default `T` (223, about 75% of the best score;
+//! [`default_min_score`]) seeds with 11-mers and needs 6 of them within 37 diagonals: about
+//! 60 s for a million reads against E. coli on two cores. Low-complexity reads (long
+//! `(AT)n` stretches in an AT-rich genome such as *P. falciparum*) pass the filter at
+//! thousands of loci that then cost a DP each, since exactness forbids dropping repetitive
+//! seeds.
 //!
 //! **Loci, MAPQ.** A window's best alignment is one locus. The primary hit is the best locus;
 //! secondary hits (`-N`) are the next best loci that do not overlap a reported one on the
@@ -48,10 +71,13 @@
 //! per residue, upper case), then the `4^K + 1` bucket starts and one `u32` position per
 //! A/C/G/T residue. It is memory-mapped when read; a file that is truncated, corrupt or of
 //! another version is refused with its name. Size: 5 bytes per reference residue plus
-//! `4^(K+1)` bytes (`K` from 10 to 14 with the genome's size): about 67 MiB for E. coli
-//! (`K = 12`), about 16.5 GiB for a 3.1 Gbp human genome (`K = 14`), which a 32 GiB node maps
-//! with room for the reads. The index does not depend on the scoring: the seeds adapt to the
-//! scores and `T` of each run.
+//! `4^(K+1)` bytes, `K` the smallest from 10 to 14 with `4^K` at least a quarter of the
+//! reference: 39.6 MiB for E. coli (4.9 Mbp, `K = 11`, measured), 175 MiB for *P. falciparum*
+//! (23.3 Mbp, `K = 12`, measured), and on paper 15.5 GiB for a 3.1 Gbp human genome
+//! (`K = 14`: 1 GiB of buckets, 11.6 GiB of positions, 2.9 GiB of sequence), which a 32 GiB
+//! node maps with room for the reads (building it in memory takes about as much again for the
+//! sequence read in, on one thread). The index does not depend on the scoring: the filter
+//! adapts to the scores and `T` of each run, so one index serves every run.
 
 pub mod guarantee;
 mod mapper;

@@ -455,3 +455,32 @@ fn pairs_after_an_unaligned_pair_keep_their_alignment() {
         }
     }
 }
+
+/// `--min-score` without an index: hits below it are not reported; the record stays, unmapped.
+#[test]
+fn min_score_leaves_low_hits_unmapped() {
+    let all = ok(&["align", "-q", "-f", "paf", "data/reads_1.fq", "data/lambda_virus.fa"]);
+    let high = ok(&[
+        "align",
+        "-q",
+        "-f",
+        "paf",
+        "--min-score",
+        "100",
+        "data/reads_1.fq",
+        "data/lambda_virus.fa",
+    ]);
+    assert_eq!(all.lines().count(), 200);
+    assert_eq!(high.lines().count(), 200);
+    for (a, h) in all.lines().zip(high.lines()) {
+        let score = a
+            .split('\t')
+            .find_map(|f| f.strip_prefix("AS:i:"))
+            .map_or(0, |s| s.parse::<i32>().unwrap());
+        if score >= 100 {
+            assert_eq!(a, h);
+        } else {
+            assert!(h.ends_with("\t*\t*\t0\t0\t0\t0\t0\t0"), "{h}");
+        }
+    }
+}
