@@ -445,12 +445,14 @@ impl Index {
         file.sync_all().map_err(io_error)
     }
 
-    /// Whether `path` starts like an index file (the magic bytes).
+    /// Whether `path` is a regular file that starts like an index file (the magic bytes). A
+    /// pipe is never read here: its bytes would be lost to the reader that follows.
     pub fn is_index_file(path: &Path) -> bool {
         let mut magic = [0u8; 8];
-        std::fs::File::open(path)
-            .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
-            .is_ok()
+        crate::io::output::regular_file(path)
+            && std::fs::File::open(path)
+                .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+                .is_ok()
             && &magic == MAGIC
     }
 
