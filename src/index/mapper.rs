@@ -17,7 +17,13 @@ use std::sync::{Arc, Mutex};
 /// ```
 /// use swgpu::{Aligner, AlignerConfig, Alphabet, Record, Scoring};
 /// use swgpu::index::{Index, Mapper};
-/// let genome: String = (0..400u32).map(|i| b"ACGT"[((i * 7 + i / 5) % 4) as usize] as char).collect();
+/// let mut x = 1u64;
+/// let genome: String = (0..400)
+///     .map(|_| {
+///         x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+///         b"ACGT"[(x >> 62) as usize] as char
+///     })
+///     .collect();
 /// let index = Index::build(vec![Record::new("chr", genome.clone())], None)?;
 /// let aligner = Aligner::new(AlignerConfig::new(Scoring::default_for(Alphabet::Dna)))?;
 /// let read = Record::new("r", &genome[100..160]);

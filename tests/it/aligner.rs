@@ -255,16 +255,7 @@ fn pairs_after_an_unaligned_pair_keep_their_own_alignment() {
     // The six pairs of the report: all-N, a 1 bp match, a 1 bp mismatch, an unrelated 500 bp
     // pair, a 700 bp read with a 300 bp gap, a 150 bp read inside 3 kbp.
     let mut state = 3u64;
-    let mut random = |n: usize| -> Vec<u8> {
-        (0..n)
-            .map(|_| {
-                state = state
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                b"ACGT"[(state >> 62) as usize]
-            })
-            .collect()
-    };
+    let mut random = |n: usize| super::dna(&mut state, n).into_bytes();
     let genome = random(3000);
     let long = random(1000);
     let gapped: Vec<u8> = [&long[..350], &long[650..]].concat();

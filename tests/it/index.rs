@@ -148,16 +148,7 @@ proptest! {
 #[test]
 fn secondary_loci_and_mapq() {
     let mut state = 3u64;
-    let mut random = |n: usize| -> Vec<u8> {
-        (0..n)
-            .map(|_| {
-                state = state
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                b"ACGT"[(state >> 62) as usize]
-            })
-            .collect()
-    };
+    let mut random = |n: usize| super::dna(&mut state, n).into_bytes();
     let repeat = random(100);
     let mut near = repeat.clone();
     near[50] = if near[50] == b'A' { b'C' } else { b'A' };

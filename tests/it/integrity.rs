@@ -4,7 +4,7 @@
 //! record, outputs never clobber, `-N` memory follows the hits, a stop always leaves a
 //! complete prefix, and messages name what they are about. One test per reported item.
 
-use super::{command, file, s, swgpu};
+use super::{command, dna, file, s, swgpu};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
@@ -12,14 +12,7 @@ use std::process::{Output, Stdio};
 /// `n` FASTQ reads of 30 bp named r00000.., from a 600 bp genome (so most align), and the
 /// genome.
 fn reads(dir: &Path, n: usize) -> (PathBuf, PathBuf) {
-    let mut state = 5u64;
-    let mut base = || {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        b"ACGT"[(state >> 62) as usize] as char
-    };
-    let genome: String = (0..600).map(|_| base()).collect();
+    let genome = dna(&mut 5, 600);
     let mut fq = String::new();
     for i in 0..n {
         let at = (i * 13) % 570;
@@ -518,18 +511,8 @@ fn signals() {
     }
     // One long global pair: SIGTERM stops it within seconds, on the scalar and CPU backends.
     let mut state = 9u64;
-    let mut seq = |n: usize| -> String {
-        (0..n)
-            .map(|_| {
-                state = state
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                b"ACGT"[(state >> 62) as usize] as char
-            })
-            .collect()
-    };
-    let q = file(dir.path(), "long_q.fa", format!(">q\n{}\n", seq(300_000)));
-    let t = file(dir.path(), "long_t.fa", format!(">t\n{}\n", seq(300_000)));
+    let q = file(dir.path(), "long_q.fa", format!(">q\n{}\n", dna(&mut state, 300_000)));
+    let t = file(dir.path(), "long_t.fa", format!(">t\n{}\n", dna(&mut state, 300_000)));
     for backend in ["scalar", "cpu"] {
         let mut child = command()
             .args([

@@ -28,6 +28,18 @@ pub fn command() -> Command {
     command
 }
 
+/// Deterministic pseudo-random DNA (a 64-bit LCG), so failures reproduce.
+pub fn dna(state: &mut u64, len: usize) -> String {
+    (0..len)
+        .map(|_| {
+            *state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            b"ACGT"[(*state >> 62) as usize] as char
+        })
+        .collect()
+}
+
 /// Runs the `swgpu` binary with `args` in the crate root.
 pub fn swgpu(args: &[&str]) -> Output {
     command().args(args).output().expect("swgpu runs")

@@ -8,7 +8,7 @@ use super::oracle;
 use proptest::prelude::*;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
-use swgpu::io::{self, FastxReader, Format, OutputContext, TargetInfo, TargetRef};
+use swgpu::io::{self, AlignmentWriter, FastxReader, Format, OutputContext, TargetInfo, TargetRef};
 use swgpu::pipeline::{self, Input, Targets};
 use swgpu::{Aligner, Backend, Hit, Record};
 
@@ -25,13 +25,12 @@ fn fasta(records: &[Record]) -> Vec<u8> {
     text
 }
 
-/// Writes `results` (hits per query) with the writer of `format`, header included.
-fn render(
+/// The text `fill` writes with the writer of `format` for `targets`, header first.
+fn written(
     format: Format,
     engines: &[Aligner],
     targets: &[Record],
-    queries: &[Record],
-    results: &[Vec<(usize, Hit)>],
+    fill: impl FnOnce(&mut dyn AlignmentWriter),
 ) -> String {
     let infos: Vec<TargetInfo> = targets.iter().map(TargetInfo::of).collect();
     let mut out = Vec::new();
@@ -43,13 +42,26 @@ fn render(
         };
         let mut writer = io::writer(format, ctx, Box::new(&mut out));
         writer.write_header().unwrap();
+        fill(writer.as_mut());
+        writer.flush().unwrap();
+    }
+    String::from_utf8(out).unwrap()
+}
+
+/// Writes `results` (hits per query) with the writer of `format`, header included.
+fn render(
+    format: Format,
+    engines: &[Aligner],
+    targets: &[Record],
+    queries: &[Record],
+    results: &[Vec<(usize, Hit)>],
+) -> String {
+    written(format, engines, targets, |writer| {
         for (q, hits) in queries.iter().zip(results) {
             let with: Vec<(TargetRef<'_>, &Hit)> = hits.iter().map(|(t, h)| ((&targets[*t]).into(), h)).collect();
             writer.write_query(q, &with).unwrap();
         }
-        writer.flush().unwrap();
-    }
-    String::from_utf8(out).unwrap()
+    })
 }
 
 /// The output of `pipeline::run` for `queries` against `targets` (record i against record i
@@ -62,16 +74,7 @@ fn run(
     pairs: bool,
     batch: usize,
 ) -> String {
-    let infos: Vec<TargetInfo> = all.iter().map(TargetInfo::of).collect();
-    let mut out = Vec::new();
-    {
-        let ctx = OutputContext {
-            targets: &infos,
-            scoring: &engines[0].config().scoring,
-            command_line: "test",
-        };
-        let mut writer = io::writer(format, ctx, Box::new(&mut out));
-        writer.write_header().unwrap();
+    written(format, engines, all, |writer| {
         let input = Input {
             queries: FastxReader::from_reader(Path::new("q.fa"), std::io::Cursor::new(fasta(queries)), None).unwrap(),
             targets: match pairs {
@@ -82,11 +85,9 @@ fn run(
             batch,
             min_score: None,
         };
-        let summary = pipeline::run(engines, input, writer.as_mut(), &AtomicBool::new(false), &mut |_| {}).unwrap();
+        let summary = pipeline::run(engines, input, writer, &AtomicBool::new(false), &mut |_| {}).unwrap();
         assert_eq!(summary.records, queries.len() as u64);
-        writer.flush().unwrap();
-    }
-    String::from_utf8(out).unwrap()
+    })
 }
 
 /// What the oracle reports for each query: its pair's alignment, or its top-k search hits.

@@ -1,19 +1,7 @@
 //! The streaming path: batches in input order, shards, the summary, atomic `-o`, interrupts.
 
-use super::{file, ok, s, swgpu};
+use super::{dna, file, ok, s, swgpu};
 use std::path::{Path, PathBuf};
-
-/// Deterministic pseudo-random DNA (a 64-bit LCG), so failures reproduce.
-fn dna(state: &mut u64, len: usize) -> String {
-    (0..len)
-        .map(|_| {
-            *state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            b"ACGT"[(*state >> 62) as usize] as char
-        })
-        .collect()
-}
 
 /// `n` read pairs of 30..70 bp (mates share most of their sequence), and a 3 kbp genome.
 fn pairs(dir: &Path, n: usize) -> (PathBuf, PathBuf, PathBuf) {
