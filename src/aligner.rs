@@ -230,7 +230,7 @@ impl Aligner {
         }
         let queries: Vec<&[u8]> = queries.iter().map(|r| r.seq.as_slice()).collect();
         let targets: Vec<&[u8]> = targets.iter().map(|r| r.seq.as_slice()).collect();
-        self.pairs(&queries, &targets, self.both_strands())
+        self.pairs(&queries, &targets, self.both_strands(), None)
     }
 
     /// Aligns each `(query, target)` pair of residues as given, the query's forward strand
@@ -242,39 +242,31 @@ impl Aligner {
         pairs: &[(&[u8], &[u8])],
         floors: &[i32],
     ) -> Result<Vec<Option<Alignment>>> {
-        let queries: Vec<&[u8]> = pairs.iter().map(|p| p.0).collect();
-        let target_residues: usize = pairs.iter().map(|p| p.1.len()).sum();
-        let chunk = self.chunk(&queries, target_residues / pairs.len().max(1));
-        let chunks = par_map(pairs.len().div_ceil(chunk), self.config.threads, |c| {
-            let range = c * chunk..pairs.len().min((c + 1) * chunk);
-            let ends = self.ends(&pairs[range.clone()])?;
-            let kept: Vec<Option<AlignmentEnd>> = (ends.into_iter().zip(&floors[range.clone()]))
-                .map(|(end, &floor)| end.filter(|e| e.score >= floor))
-                .collect();
-            let items: Vec<_> = (kept.iter().zip(&pairs[range.clone()]))
-                .filter_map(|(end, &(q, t))| Some((q, t, (*end)?)))
-                .collect();
-            // One raw alignment per kept end, in order.
-            let mut raws = self.finish(&items).into_iter();
-            Ok((kept.into_iter().zip(&pairs[range]))
-                .map(|(end, &(q, _))| {
-                    end?;
-                    let raw = raws.next().expect("one raw alignment per kept end");
-                    Some(self.to_alignment(q.len(), raw, Strand::Forward))
-                })
-                .collect::<Vec<_>>())
-        });
-        flatten(chunks)
+        let (queries, targets): (Vec<&[u8]>, Vec<&[u8]>) = pairs.iter().copied().unzip();
+        self.pairs(&queries, &targets, false, Some(floors))
     }
 
-    /// Query `i` against target `i`, on both strands when `both`.
-    fn pairs(&self, queries: &[&[u8]], targets: &[&[u8]], both: bool) -> Result<Vec<Option<Alignment>>> {
+    /// Query `i` against target `i`, on both strands when `both`; with `floors`, pair `i`'s
+    /// alignment only when it scores at least `floors[i]` (the others stop after the score
+    /// pass).
+    fn pairs(
+        &self,
+        queries: &[&[u8]],
+        targets: &[&[u8]],
+        both: bool,
+        floors: Option<&[i32]>,
+    ) -> Result<Vec<Option<Alignment>>> {
         let target_residues: usize = targets.iter().map(|t| t.len()).sum();
         let chunk = self.chunk(queries, target_residues / targets.len().max(1));
         let chunks = par_map(queries.len().div_ceil(chunk), self.config.threads, |c| {
             let range = c * chunk..queries.len().min((c + 1) * chunk);
             let strands = Strands::new(both, &queries[range.clone()]);
-            let chosen = strands.choose(self, |_| targets[range.clone()].to_vec())?;
+            let mut chosen = strands.choose(self, |_| targets[range.clone()].to_vec())?;
+            if let Some(floors) = floors {
+                for (c, &floor) in chosen.iter_mut().zip(&floors[range.clone()]) {
+                    *c = c.filter(|(end, _)| end.score >= floor);
+                }
+            }
             let items: Vec<_> = chosen
                 .iter()
                 .enumerate()
