@@ -567,24 +567,15 @@ fn align(args: &AlignArgs, command_line: &str, stop: &AtomicBool) -> Result<Outc
     })
 }
 
-/// Refuses a target longer than the aligner allows (`max`), naming it: the full DP would
-/// refuse it later without a location.
+/// [`io::check_lengths`], with a hint where the records could be a genome.
 fn check_lengths(path: &Path, records: &[Record], max: usize) -> Result<()> {
-    match records.iter().position(|r| r.seq.len() > max) {
-        None => Ok(()),
-        Some(k) => bail!(
-            "{}: record {} ('{}'): the sequence is too long ({} residues; at most {max} with this scoring, so that no score overflows 32 bits){}",
-            path.display(),
-            k + 1,
-            records[k].id,
-            records[k].seq.len(),
-            if records.iter().all(|r| r.qual.is_none()) {
-                "; reads against a long genome need no such limit: `swgpu index` it"
-            } else {
-                ""
-            }
-        ),
-    }
+    io::check_lengths(path, records, max).map_err(|e| {
+        if records.iter().all(|r| r.qual.is_none()) {
+            anyhow::anyhow!("{e}; reads against a long genome need no such limit: `swgpu index` it")
+        } else {
+            e.into()
+        }
+    })
 }
 
 /// `swgpu index`: reads the reference once, builds the index and writes it, staged under a

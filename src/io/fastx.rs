@@ -428,13 +428,7 @@ impl FastxReader {
                 id: Some(record.id.clone()),
                 line: Some(line),
             };
-            let e = Error::Input {
-                location,
-                message: format!(
-                    "the sequence is too long ({} residues; at most {max} with this scoring, so that no score overflows 32 bits)",
-                    record.seq.len()
-                ),
-            };
+            let e = too_long(location, record.seq.len(), max);
             // Nothing after this record is handed out.
             self.ahead.clear();
             self.ahead_lines.clear();
@@ -499,6 +493,33 @@ impl Iterator for FastxReader {
 
     fn next(&mut self) -> Option<Self::Item> {
         self.next_record()
+    }
+}
+
+/// Refuses the first of `records` (read from `path`) longer than `max` residues with the
+/// error [`FastxReader::limit_length`] gives while reading.
+pub fn check_lengths(path: &Path, records: &[Record], max: usize) -> Result<()> {
+    match records.iter().enumerate().find(|(_, r)| r.seq.len() > max) {
+        None => Ok(()),
+        Some((k, r)) => {
+            let location = InputLocation {
+                path: path.to_path_buf(),
+                record: Some(k as u64 + 1),
+                id: Some(r.id.clone()),
+                line: None,
+            };
+            Err(too_long(location, r.seq.len(), max))
+        }
+    }
+}
+
+/// The error for a record of `len` residues where at most `max` are allowed.
+fn too_long(location: InputLocation, len: usize, max: usize) -> Error {
+    Error::Input {
+        location,
+        message: format!(
+            "the sequence is too long ({len} residues; at most {max} with this scoring, so that no score overflows 32 bits)"
+        ),
     }
 }
 

@@ -7,7 +7,7 @@ pub mod output;
 mod paf;
 mod sam;
 
-pub use fastx::{FastxReader, Record, count_records, read_all, target_infos};
+pub use fastx::{FastxReader, Record, check_lengths, count_records, read_all, target_infos};
 pub use output::Output;
 
 use crate::alignment::Hit;

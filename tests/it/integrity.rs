@@ -583,6 +583,14 @@ fn messages() {
         stderr.contains("long.fa: record 2 ('huge'), line 3: the sequence is too long"),
         "{stderr}"
     );
+    // A held target is refused with the same message, and the index as the way out.
+    let out = swgpu(&["align", "-q", "-O", "1000", "-E", "1000", s(&fq), s(&long)]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr.contains("long.fa: record 2 ('huge'): the sequence is too long") && stderr.contains("`swgpu index` it"),
+        "{stderr}"
+    );
     assert_eq!(
         names(
             &swgpu(&[
