@@ -177,7 +177,7 @@ struct AlignArgs {
     pairs: bool,
     /// Hits scoring below this are not reported. Against a genome (an index file, or FASTA
     /// targets of 1 Mbp or more) every read whose best alignment reaches it is found exactly
-    /// [default there: per read, the lowest score that guarantees a 12-residue exact seed].
+    /// [default there: per read, the lowest score that guarantees an 11-residue exact seed].
     #[arg(long, allow_negative_numbers = true)]
     min_score: Option<i32>,
     /// Align reads against a genome by the full DP over every contig, without an index.
@@ -582,6 +582,8 @@ fn check_lengths(path: &Path, records: &[Record], max: usize) -> Result<()> {
 /// name of its own and renamed into place.
 fn build_index(args: &IndexArgs) -> Result<()> {
     let started = std::time::Instant::now();
+    // Refused before the work when it would replace the reference.
+    let output = Output::new(Some(&args.output), &[&args.reference])?;
     let mut contigs = Vec::new();
     for record in FastxReader::open(&args.reference)? {
         let record = record?;
@@ -596,26 +598,11 @@ fn build_index(args: &IndexArgs) -> Result<()> {
     }
     let index =
         Index::build(contigs, args.kmer).with_context(|| format!("cannot index {}", args.reference.display()))?;
-    if same_file(&args.output, &args.reference) {
-        return Err(swgpu::Error::OutputIsInput {
-            output: args.output.clone(),
-            input: args.reference.clone(),
-        }
-        .into());
-    }
-    let mut staging = args.output.as_os_str().to_owned();
-    staging.push(format!(".{}.partial", std::process::id()));
-    let staging = PathBuf::from(staging);
-    let written = index.write(&staging).and_then(|()| {
-        std::fs::rename(&staging, &args.output).map_err(|source| swgpu::Error::Io {
-            path: args.output.clone(),
-            source,
-        })
-    });
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&staging);
-        return Err(e.into());
-    }
+    let name = output.name();
+    index.write(output).map_err(|e| match e {
+        swgpu::Error::Output(e) => anyhow::Error::new(e).context(format!("cannot write {name}")),
+        e => e.into(),
+    })?;
     let size = std::fs::metadata(&args.output).map_or(0, |m| m.len());
     eprintln!(
         "swgpu: indexed {} sequence(s), {} residues, k = {}: {} ({:.1} MiB, {:.2} bytes per residue) in {:.1} s",

@@ -86,7 +86,7 @@ pub use guarantee::{default_min_score, reach, shortest_exact_run};
 pub use mapper::{MapOutcome, Mapper};
 
 use crate::error::{Error, Result};
-use crate::io::Record;
+use crate::io::{Output, Record};
 use std::io::Write;
 use std::path::Path;
 
@@ -380,12 +380,22 @@ impl Index {
             .collect()
     }
 
-    /// Writes the index to `path` (see the module docs for the format).
-    pub fn write(&self, path: &Path) -> Result<()> {
-        let io_error = |source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        };
+    /// Writes the index to `output`, a regular file, staged and renamed into place once whole
+    /// (see the module docs for the format).
+    pub fn write(&self, mut output: Output) -> Result<()> {
+        let file = output.open_file()?;
+        match self.write_file(file) {
+            Ok(()) => output.commit(),
+            Err(e) => {
+                output.discard();
+                Err(e)
+            }
+        }
+    }
+
+    /// [`Index::write`] into `file`.
+    fn write_file(&self, file: std::fs::File) -> Result<()> {
+        let io_error = Error::Output;
         let mut body = Vec::new();
         for c in &self.contigs {
             body.extend(c.start.to_le_bytes());
@@ -403,7 +413,6 @@ impl Index {
         }
         let n_buckets = (1usize << (2 * self.k)) + 1;
         let n_positions = self.bucket(n_buckets - 1);
-        let file = std::fs::File::create(path).map_err(io_error)?;
         let mut out = Checksummed {
             inner: std::io::BufWriter::with_capacity(1 << 20, file),
             crc: crc32fast::Hasher::new(),
@@ -674,7 +683,7 @@ mod tests {
             check_seeds(&index, &upper);
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("x.swi");
-            index.write(&path).unwrap();
+            index.write(Output::new(Some(&path), &[]).unwrap()).unwrap();
             let mapped = Index::open(&path).unwrap();
             prop_assert_eq!(mapped.contigs(), index.contigs());
             prop_assert_eq!(mapped.seq(), index.seq());
@@ -717,7 +726,7 @@ mod tests {
         let index = Index::build(vec![Record::new("c", "ACGTTGCAACGT".repeat(10))], Some(5)).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.swi");
-        index.write(&path).unwrap();
+        index.write(Output::new(Some(&path), &[]).unwrap()).unwrap();
         let whole = std::fs::read(&path).unwrap();
         let cases: Vec<(&str, Vec<u8>, &str)> = vec![
             ("truncated", whole[..whole.len() - 3].to_vec(), "truncated"),

@@ -167,6 +167,22 @@ impl Output {
         }))
     }
 
+    /// The staging file itself, for a writer that must seek (an index): only a regular file
+    /// (or a new path) can take one.
+    pub fn open_file(&mut self) -> Result<std::fs::File> {
+        match &self.path {
+            Some(path) if self.staged => {
+                let (file, staging) = create_staging(path)?;
+                self.staging = Some(staging);
+                Ok(file)
+            }
+            _ => Err(Error::Output(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "only a regular file can take it",
+            ))),
+        }
+    }
+
     /// Renames the staging file onto the output file: the run succeeded.
     pub fn commit(&self) -> Result<()> {
         if let (Some(staging), Some(path)) = (&self.staging, &self.path) {
