@@ -12,6 +12,8 @@ need=()
 # pipefail ldconfig's SIGPIPE would count as "not installed".
 have_lib() { ldconfig -p | grep "$1" >/dev/null; }
 command -v samtools >/dev/null || need+=(samtools)
+command -v minimap2 >/dev/null || need+=(minimap2)  # peers of the mapping benchmark
+command -v bowtie2 >/dev/null || need+=(bowtie2)
 have_lib 'libparasail\.so\.8' || need+=(libparasail-dev)
 have_lib 'libssw\.so\.0' || need+=(libssw-dev)  # a peer of `swgpu bench`
 command -v python3 >/dev/null || need+=(python3)

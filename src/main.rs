@@ -103,6 +103,21 @@ struct BenchArgs {
     /// ...against these targets (all of them, or record i with --pairs).
     #[arg(long, requires = "queries")]
     targets: Option<PathBuf>,
+    /// The mapping workload: these reads (FASTA/FASTQ, simulated reads' names may carry their
+    /// true origin) against --genome, by swgpu's index and by minimap2 and bowtie2 where
+    /// installed; it runs alone.
+    #[arg(long, requires = "genome", conflicts_with_all = ["queries", "workload"])]
+    reads: Option<PathBuf>,
+    /// The genome (FASTA) of the mapping workload.
+    #[arg(long, requires = "reads")]
+    genome: Option<PathBuf>,
+    /// Mapping: how far from the true origin a read's alignment may start and count as there.
+    #[arg(long, default_value_t = 50)]
+    tolerance: u64,
+    /// Mapping: swgpu's first N reads also aligned by the full DP over the whole genome, which
+    /// they must equal.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    exhaustive_check: usize,
     /// The file workload aligns record i against record i.
     #[arg(long, requires = "queries")]
     pairs: bool,
@@ -660,6 +675,26 @@ fn report(outcome: &Outcome, verbose: bool) {
 }
 
 fn bench(args: &BenchArgs) -> Result<()> {
+    if let (Some(reads), Some(genome)) = (&args.reads, &args.genome) {
+        let plan = bench::mapping::MapPlan {
+            reads: reads.clone(),
+            genome: genome.clone(),
+            threads: args.threads.max(1),
+            tolerance: args.tolerance,
+            exhaustive: args.exhaustive_check,
+            peers: !args.no_peers,
+        };
+        let bar = progress_bar(false);
+        let measurements = bench::mapping::run(&plan, &mut |step| bar.set_message(step.to_string()))?;
+        bar.finish_and_clear();
+        let mut out = std::io::stdout().lock();
+        if args.json {
+            writeln!(out, "{}", bench::mapping::json(&measurements))?;
+        } else {
+            write!(out, "{}", bench::mapping::table(&measurements))?;
+        }
+        return Ok(());
+    }
     let mut workloads = Vec::new();
     if let (Some(q), Some(t)) = (&args.queries, &args.targets) {
         let (queries, targets) = (io::read_all(q)?, io::read_all(t)?);

@@ -2,6 +2,7 @@
 //! every backend and on libparasail when it is installed, with throughput, peak memory and
 //! agreement with reference alignments (the scalar backend, or a file from another tool).
 
+pub mod mapping;
 mod peers;
 mod plot;
 pub mod reference;
@@ -351,6 +352,24 @@ impl std::io::Write for CountingSink {
     }
 }
 
+/// Formats the SAM text of every query's hits (and counts it away): the part of a run that
+/// every engine's timing includes.
+fn write_sam(queries: &[Record], hits: &[Vec<Hit>], targets: &[Record], scoring: &Scoring) -> Result<()> {
+    let infos: Vec<TargetInfo> = targets.iter().map(TargetInfo::of).collect();
+    let ctx = OutputContext {
+        targets: &infos,
+        scoring,
+        command_line: "swgpu bench",
+    };
+    let mut writer = io::writer(Format::Sam, ctx, Box::new(CountingSink(0)));
+    writer.write_header().map_err(Error::Output)?;
+    for (query, hits) in queries.iter().zip(hits) {
+        let with: Vec<_> = hits.iter().map(|h| ((&targets[h.target]).into(), h)).collect();
+        writer.write_query(query, &with).map_err(Error::Output)?;
+    }
+    writer.flush().map_err(Error::Output)
+}
+
 /// Runs `workload` on `aligner`: the aligner calls in batches (kernel time), then the SAM
 /// text of every record (end-to-end time).
 pub fn run_backend(workload: &Workload, aligner: &Aligner) -> Result<(Results, Measurement)> {
@@ -370,19 +389,7 @@ pub fn run_backend(workload: &Workload, aligner: &Aligner) -> Result<(Results, M
         }
     }
     let kernel_seconds = started.elapsed().as_secs_f64();
-    let infos: Vec<TargetInfo> = workload.targets.iter().map(TargetInfo::of).collect();
-    let ctx = OutputContext {
-        targets: &infos,
-        scoring: &workload.scoring,
-        command_line: "swgpu bench",
-    };
-    let mut writer = io::writer(Format::Sam, ctx, Box::new(CountingSink(0)));
-    writer.write_header().map_err(Error::Output)?;
-    for (query, hits) in workload.queries.iter().zip(&hits) {
-        let with: Vec<_> = hits.iter().map(|h| ((&workload.targets[h.target]).into(), h)).collect();
-        writer.write_query(query, &with).map_err(Error::Output)?;
-    }
-    writer.flush().map_err(Error::Output)?;
+    write_sam(&workload.queries, &hits, &workload.targets, &workload.scoring)?;
     let measurement = Measurement {
         workload: workload.name.clone(),
         engine: String::new(),

@@ -89,3 +89,81 @@ fn a_reference_file_is_compared_record_by_record() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("reads_2.fq, line 2: a SAM line needs 11 columns"));
 }
+
+/// The mapping workload: reads simulated with their origin in the name are placed there by
+/// swgpu, whose first reads equal the full DP; minimap2 and bowtie2 run beside it where
+/// installed (the test command installs both).
+#[test]
+fn the_mapping_workload_places_reads_at_their_origin_and_runs_the_peers() {
+    use super::dna;
+    let dir = tempfile::tempdir().unwrap();
+    let mut state = 7u64;
+    let contigs: Vec<String> = (0..3).map(|_| dna(&mut state, 20_000)).collect();
+    let genome: String = contigs
+        .iter()
+        .enumerate()
+        .map(|(c, s)| format!(">chr{c}\n{s}\n"))
+        .collect();
+    let genome = file(dir.path(), "genome.fa", genome);
+    let mut reads = String::new();
+    for k in 0..40usize {
+        let (c, at) = (k % 3, (k * 4_877) % 19_000);
+        let mut read: Vec<u8> = contigs[c].as_bytes()[at..at + 150].to_vec();
+        read[40] = if read[40] == b'A' { b'C' } else { b'A' };
+        if k % 2 == 1 {
+            read = read
+                .iter()
+                .rev()
+                .map(|&b| match b {
+                    b'A' => b'T',
+                    b'C' => b'G',
+                    b'G' => b'C',
+                    _ => b'A',
+                })
+                .collect();
+        }
+        reads += &format!(">chr{c}_{at}_{k}\n{}\n", String::from_utf8(read).unwrap());
+    }
+    reads += &format!(">unplaceable\n{}\n", "N".repeat(150));
+    let reads = file(dir.path(), "reads.fa", reads);
+    let out = ok(&[
+        "bench",
+        "--reads",
+        s(&reads),
+        "--genome",
+        s(&genome),
+        "--exhaustive-check",
+        "8",
+        "-t",
+        "2",
+        "--json",
+    ]);
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let rows = rows.as_array().unwrap();
+    let ours = &rows[0];
+    assert!(ours["engine"].as_str().unwrap().starts_with("swgpu"), "{ours}");
+    assert_eq!(
+        (
+            &ours["reads"],
+            &ours["mapped"],
+            &ours["with_origin"],
+            &ours["at_origin"]
+        ),
+        (&41.into(), &40.into(), &40.into(), &40.into()),
+        "{ours}"
+    );
+    assert_eq!(
+        (&ours["exhaustive_agree"], &ours["exhaustive_checked"]),
+        (&8.into(), &8.into())
+    );
+    assert!(ours["peak_rss"].as_u64().unwrap() > 0 && ours["reads_per_second"].as_f64().unwrap() > 0.0);
+    let peers: Vec<&str> = rows[1..].iter().map(|r| r["engine"].as_str().unwrap()).collect();
+    if std::env::var("CI").is_ok() {
+        assert_eq!(peers, ["minimap2 -x sr", "bowtie2 --local"]);
+    }
+    for row in &rows[1..] {
+        // The peers are not exact, but these reads are easy.
+        assert!(row["at_origin"].as_u64().unwrap() >= 36, "{row}");
+        assert!(row["peak_rss"].as_u64().unwrap() > 0, "{row}");
+    }
+}
