@@ -48,6 +48,14 @@ struct IndexArgs {
     /// K-mer length [default: from the reference's size, 10 to 14].
     #[arg(short, long)]
     kmer: Option<usize>,
+    /// Worker threads [default: all CPUs].
+    #[arg(short, long)]
+    threads: Option<usize>,
+}
+
+/// Threads as asked, or all CPUs.
+fn all_cpus(threads: Option<usize>) -> usize {
+    threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -313,9 +321,7 @@ fn aligner_config(args: &AlignArgs, scoring: Scoring) -> AlignerConfig {
     config.backend = args.backend.backend();
     config.top_k = args.top_k;
     config.device = gpu_device(args.device.as_deref());
-    config.threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    config.threads = all_cpus(args.threads);
     config
 }
 
@@ -459,7 +465,7 @@ fn align(args: &AlignArgs, command_line: &str, stop: &AtomicBool) -> Result<Outc
             let dna_reads = alphabet == Alphabet::Dna && !args.pairs && held.iter().all(|r| r.qual.is_none());
             if dna_reads && !args.exhaustive && residues >= AUTO_INDEX_RESIDUES && Mapper::check(&engines[0]).is_ok() {
                 let started = std::time::Instant::now();
-                let index = Index::build(std::mem::take(&mut held), None)?;
+                let index = Index::build(std::mem::take(&mut held), None, engines[0].config().threads)?;
                 notes.push(format!(
                     "indexed the {:.1} Mbp reference in memory in {:.1} s (k = {}); `swgpu index` saves it for later runs",
                     residues as f64 / 1e6,
@@ -611,8 +617,8 @@ fn build_index(args: &IndexArgs) -> Result<()> {
         }
         contigs.push(record);
     }
-    let index =
-        Index::build(contigs, args.kmer).with_context(|| format!("cannot index {}", args.reference.display()))?;
+    let index = Index::build(contigs, args.kmer, all_cpus(args.threads))
+        .with_context(|| format!("cannot index {}", args.reference.display()))?;
     let name = output.name();
     index.write(output).map_err(|e| match e {
         swgpu::Error::Output(e) => anyhow::Error::new(e).context(format!("cannot write {name}")),

@@ -161,7 +161,7 @@ fn swgpu(plan: &MapPlan, reads: &[Record], genome: &[Record]) -> Result<Run> {
     let aligner = Aligner::new(config)?;
     reset_peak_rss();
     let started = Instant::now();
-    let index = Index::build(genome.to_vec(), None)?;
+    let index = Index::build(genome.to_vec(), None, plan.threads)?;
     let index_seconds = Some(started.elapsed().as_secs_f64());
     let started = Instant::now();
     let mapper = Mapper::new(&index, None);

@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 ///         b"ACGT"[(x >> 62) as usize] as char
 ///     })
 ///     .collect();
-/// let index = Index::build(vec![Record::new("chr", genome.clone())], None)?;
+/// let index = Index::build(vec![Record::new("chr", genome.clone())], None, 1)?;
 /// let aligner = Aligner::new(AlignerConfig::new(Scoring::default_for(Alphabet::Dna)))?;
 /// let read = Record::new("r", &genome[100..160]);
 /// let mapped = Mapper::new(&index, None).map(&aligner, &[read])?;

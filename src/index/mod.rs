@@ -185,18 +185,85 @@ fn each_kmer(seq: &[u8], start: u64, k: usize, mut f: impl FnMut(u64, u32)) {
     }
 }
 
+/// Counting sort of every K-mer's position by its code: the bucket bounds (`4^K + 1`, entry
+/// `c` where code `c`'s positions start) and the positions, ascending within each bucket.
+/// Each of `threads` threads owns a range of codes, so a part of the bounds and of the
+/// positions no other thread writes; each reads the whole sequence (sequential reads) and
+/// handles the K-mers of its codes (the random writes, which cost most, are split). The
+/// counting ranges are equal in codes, the filling ranges about equal in positions.
+fn sort_kmers(seq: &[u8], table: &[Contig], k: usize, threads: usize) -> (Vec<u32>, Vec<u32>) {
+    let n_codes = 1usize << (2 * k);
+    let threads = threads.clamp(1, n_codes);
+    let contig = |c: &Contig| &seq[c.start as usize..(c.start + c.len) as usize];
+    let mut buckets = vec![0u32; n_codes + 1];
+    let per = n_codes.div_ceil(threads);
+    std::thread::scope(|s| {
+        for (t, counts) in buckets[1..].chunks_mut(per).enumerate() {
+            let lo = (t * per) as u32;
+            s.spawn(move || {
+                for c in table {
+                    each_kmer(contig(c), c.start, k, |_, code| {
+                        if let Some(n) = counts.get_mut(code.wrapping_sub(lo) as usize) {
+                            *n += 1;
+                        }
+                    });
+                }
+            });
+        }
+    });
+    for i in 1..buckets.len() {
+        buckets[i] += buckets[i - 1];
+    }
+    let total = buckets[n_codes] as u64;
+    // Code cuts: thread t fills codes cuts[t]..cuts[t + 1].
+    let mut cuts: Vec<usize> = (0..threads)
+        .map(|t| {
+            buckets
+                .partition_point(|&b| (b as u64) < total * t as u64 / threads as u64)
+                .min(n_codes)
+        })
+        .collect();
+    cuts[0] = 0;
+    cuts.push(n_codes);
+    let mut positions = vec![0u32; total as usize];
+    std::thread::scope(|s| {
+        let mut rest = positions.as_mut_slice();
+        for w in cuts.windows(2) {
+            let (lo, hi) = (w[0], w[1]);
+            let (part, tail) = rest.split_at_mut((buckets[hi] - buckets[lo]) as usize);
+            rest = tail;
+            // Each bucket's end, relative to the part; filled backwards within each contig,
+            // contigs last to first, so that each bucket ascends.
+            let mut next: Vec<u32> = buckets[lo + 1..=hi].iter().map(|&b| b - buckets[lo]).collect();
+            s.spawn(move || {
+                for c in table.iter().rev() {
+                    each_kmer(contig(c), c.start, k, |p, code| {
+                        if let Some(slot) = next.get_mut((code as usize).wrapping_sub(lo)) {
+                            *slot -= 1;
+                            part[*slot as usize] = p as u32;
+                        }
+                    });
+                }
+            });
+        }
+    });
+    (buckets, positions)
+}
+
 impl Index {
-    /// Builds the index of `contigs` (`k`: [`default_k`] when `None`), in memory. Refuses an
-    /// empty reference, an empty contig, a name that appears twice, and more than `u32::MAX`
-    /// residues in all.
+    /// Builds the index of `contigs` (`k`: [`default_k`] when `None`) in memory, on `threads`
+    /// threads. Refuses an empty reference, an empty contig, a name that appears twice, and
+    /// more than `u32::MAX` residues in all. Memory: the sequence (1 byte per residue), the
+    /// positions (4 bytes per K-mer) and two copies of the bucket bounds (`2 * 4^(K+1)` bytes),
+    /// whatever the thread count.
     ///
     /// ```
     /// use swgpu::Record;
-    /// let index = swgpu::index::Index::build(vec![Record::new("chr", "ACGTACGTTTGACA")], None)?;
+    /// let index = swgpu::index::Index::build(vec![Record::new("chr", "ACGTACGTTTGACA")], None, 2)?;
     /// assert_eq!(index.contigs()[0].len, 14);
     /// # Ok::<(), swgpu::Error>(())
     /// ```
-    pub fn build(contigs: impl IntoIterator<Item = Record>, k: Option<usize>) -> Result<Index> {
+    pub fn build(contigs: impl IntoIterator<Item = Record>, k: Option<usize>, threads: usize) -> Result<Index> {
         let mut seq = Vec::new();
         let mut table = Vec::new();
         let mut names = std::collections::HashSet::new();
@@ -232,27 +299,7 @@ impl Index {
         if !(4..=15).contains(&k) {
             return Err(Error::Config(format!("the k-mer length must be in 4..=15, got {k}")));
         }
-        // Counting sort of the positions by their K-mer.
-        let mut buckets = vec![0u32; (1 << (2 * k)) + 1];
-        for c in &table {
-            let range = c.start as usize..(c.start + c.len) as usize;
-            each_kmer(&seq[range], c.start, k, |_, code| buckets[code as usize + 1] += 1);
-        }
-        for i in 1..buckets.len() {
-            buckets[i] += buckets[i - 1];
-        }
-        let mut next = buckets.clone();
-        let mut positions = vec![0u32; buckets[buckets.len() - 1] as usize];
-        // Backwards within each contig: fill each bucket from its end so that it is ascending.
-        for c in table.iter().rev() {
-            let range = c.start as usize..(c.start + c.len) as usize;
-            each_kmer(&seq[range], c.start, k, |p, code| {
-                let slot = &mut next[code as usize + 1];
-                *slot -= 1;
-                positions[*slot as usize] = p as u32;
-            });
-        }
-        drop(next);
+        let (buckets, positions) = sort_kmers(&seq, &table, k, threads);
         let n_runs = non_acgt_runs(&seq);
         Ok(Index {
             storage: Storage::Owned {
@@ -676,9 +723,20 @@ mod tests {
         fn every_occurrence_of_every_seed_is_listed(
             contigs in prop::collection::vec(prop::collection::vec(prop::sample::select(b"ACGTNacgR".to_vec()), 1..40), 1..4),
             k in 4usize..6,
+            threads in 1usize..5,
         ) {
             let records: Vec<Record> = contigs.iter().enumerate().map(|(i, s)| Record::new(format!("c{i}"), s.clone())).collect();
-            let index = Index::build(records, Some(k)).unwrap();
+            let index = Index::build(records.clone(), Some(k), threads).unwrap();
+            // Any thread count gives the same index, each bucket ascending.
+            let one = Index::build(records, Some(k), 1).unwrap();
+            let n_buckets = (1usize << (2 * k)) + 1;
+            let n = index.bucket(n_buckets - 1);
+            prop_assert_eq!((0..n_buckets).map(|i| index.bucket(i)).collect::<Vec<_>>(), (0..n_buckets).map(|i| one.bucket(i)).collect::<Vec<_>>());
+            prop_assert_eq!(index.positions(0..n), one.positions(0..n));
+            for i in 0..n_buckets - 1 {
+                let bucket = index.positions(index.bucket(i)..index.bucket(i + 1));
+                prop_assert!(bucket.windows(2).all(|w| w[0] < w[1]));
+            }
             let upper: Vec<Vec<u8>> = contigs.iter().map(|c| c.to_ascii_uppercase()).collect();
             check_seeds(&index, &upper);
             let dir = tempfile::tempdir().unwrap();
@@ -698,7 +756,7 @@ mod tests {
 
     #[test]
     fn runs_within_a_width() {
-        let index = Index::build(vec![Record::new("c", "ANNAANAAAAAAAANA")], Some(4)).unwrap();
+        let index = Index::build(vec![Record::new("c", "ANNAANAAAAAAAANA")], Some(4), 1).unwrap();
         assert_eq!(index.n_runs, vec![(1, 3), (5, 6), (14, 15)]);
         assert_eq!(most_runs_within(&index.n_runs, 1), 1);
         // Residues 2 and 5 are four apart.
@@ -719,11 +777,11 @@ mod tests {
 
     #[test]
     fn bad_references_and_bad_files_are_refused() {
-        let refuse = |records: Vec<Record>| Index::build(records, None).unwrap_err().to_string();
+        let refuse = |records: Vec<Record>| Index::build(records, None, 1).unwrap_err().to_string();
         assert!(refuse(vec![]).contains("no sequence"));
         assert!(refuse(vec![Record::new("a", "ACGT"), Record::new("a", "ACGT")]).contains("'a' appears twice"));
         assert!(refuse(vec![Record::new("e", "")]).contains("'e' is empty"));
-        let index = Index::build(vec![Record::new("c", "ACGTTGCAACGT".repeat(10))], Some(5)).unwrap();
+        let index = Index::build(vec![Record::new("c", "ACGTTGCAACGT".repeat(10))], Some(5), 2).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.swi");
         index.write(Output::new(Some(&path), &[]).unwrap()).unwrap();

@@ -120,7 +120,7 @@ proptest! {
         config.strands = StrandMode::Both;
         let aligner = Aligner::new(config).unwrap();
         let exhaustive = aligner.search(&reads, &contigs).unwrap();
-        let index = Index::build(contigs.clone(), Some(k)).unwrap();
+        let index = Index::build(contigs.clone(), Some(k), 2).unwrap();
         for (n, (read, full)) in reads.iter().zip(&exhaustive).enumerate() {
             let best = full.first();
             if let Some(hit) = best.filter(|h| h.alignment.score > 0) {
@@ -163,7 +163,7 @@ fn secondary_loci_and_mapq() {
     ]
     .concat();
     let unique = genome[100..200].to_vec();
-    let index = Index::build(vec![Record::new("chr", genome)], None).unwrap();
+    let index = Index::build(vec![Record::new("chr", genome)], None, 1).unwrap();
     let mut config = AlignerConfig::new(Scoring::default_for(swgpu::Alphabet::Dna));
     config.top_k = 5;
     let aligner = Aligner::new(config).unwrap();
