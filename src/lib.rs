@@ -30,6 +30,7 @@ mod error;
 pub mod gpu;
 pub mod index;
 pub mod io;
+pub mod pairs;
 pub(crate) mod parallel;
 pub mod pipeline;
 pub mod reference;

@@ -191,10 +191,17 @@ struct ProblemArgs {
 
 #[derive(Args)]
 struct AlignArgs {
-    /// Queries (FASTA/FASTQ, optionally gzip/bzip2/xz/zstd; '-' for stdin).
-    queries: PathBuf,
-    /// Targets (FASTA/FASTQ, optionally compressed).
-    targets: PathBuf,
+    /// QUERIES [MATES] TARGETS: queries (FASTA/FASTQ, optionally gzip/bzip2/xz/zstd; '-' for
+    /// stdin); with three files, mate 1 and mate 2 of read pairs; then the targets (FASTA/FASTQ,
+    /// optionally compressed, or a genome index).
+    #[arg(num_args = 2..=3, required = true, value_names = ["QUERIES", "TARGETS"])]
+    inputs: Vec<PathBuf>,
+    /// QUERIES holds read pairs, mate 1 then mate 2 (against a genome).
+    #[arg(long)]
+    interleaved: bool,
+    /// Insert size of read pairs, MEAN,SD [default: estimated from the first 10,000 pairs].
+    #[arg(short = 'I', long, value_parser = parse_insert)]
+    insert: Option<swgpu::pairs::InsertSize>,
     /// Align query record i against target record i.
     #[arg(long)]
     pairs: bool,
@@ -395,8 +402,43 @@ struct Outcome {
     written_to: Option<PathBuf>,
 }
 
+/// `-I MEAN,SD`.
+fn parse_insert(text: &str) -> std::result::Result<swgpu::pairs::InsertSize, String> {
+    let parsed = text
+        .split_once(',')
+        .and_then(|(m, s)| Some((m.trim().parse::<f64>().ok()?, s.trim().parse::<f64>().ok()?)));
+    match parsed {
+        Some((mean, sd)) if mean > 0.0 && sd >= 0.0 && mean.is_finite() && sd.is_finite() => {
+            Ok(swgpu::pairs::InsertSize { mean, sd })
+        }
+        _ => Err(format!(
+            "'{text}': expected MEAN,SD with MEAN > 0 and SD >= 0, as 300,30"
+        )),
+    }
+}
+
 fn align(args: &AlignArgs, command_line: &str, stop: &AtomicBool) -> Result<Outcome> {
-    let (query_path, target_path) = (args.queries.as_path(), args.targets.as_path());
+    let (query_path, target_path) = (args.inputs[0].as_path(), args.inputs[args.inputs.len() - 1].as_path());
+    let mates_path = (args.inputs.len() == 3).then(|| args.inputs[1].as_path());
+    let paired = mates_path.is_some() || args.interleaved;
+    if paired && (args.pairs || args.exhaustive || args.shard.is_some()) {
+        bail!("read pairs are mapped against a genome index: --pairs, --exhaustive and --shard do not apply");
+    }
+    if args.insert.is_some() && !paired {
+        bail!("-I gives the insert size of read pairs: give MATES or --interleaved");
+    }
+    if mates_path.is_some() && args.interleaved {
+        bail!("--interleaved reads both mates from QUERIES: give two files or --interleaved, not both");
+    }
+    if let Some(mates) = mates_path {
+        let streams = [query_path, mates, target_path];
+        if mates == query_path || (!regular_file(mates) && streams.iter().filter(|p| same_file(p, mates)).count() > 1) {
+            bail!(
+                "MATES ({}) is another input's stream, which can be read only once",
+                mates.display()
+            );
+        }
+    }
     let same_stream = !regular_file(query_path) && (query_path == target_path || same_file(query_path, target_path));
     if same_stream {
         bail!(
@@ -424,6 +466,10 @@ fn align(args: &AlignArgs, command_line: &str, stop: &AtomicBool) -> Result<Outc
     }
     let streamed = args.pairs && (regular_file(target_path) || (!needs_names && args.shard.is_none()));
     let mut queries = FastxReader::open(query_path)?;
+    let mut mates = match mates_path {
+        Some(path) => Some((FastxReader::open(path)?, path.to_path_buf())),
+        None => None,
+    };
     let mut targets = match index_file {
         true => None,
         false => Some(FastxReader::open(target_path)?),
@@ -439,6 +485,9 @@ fn align(args: &AlignArgs, command_line: &str, stop: &AtomicBool) -> Result<Outc
     let mut notes: Vec<String> = note.into_iter().collect();
     let max_len = engines[0].max_len();
     queries.limit_length(max_len);
+    if let Some((mates, _)) = mates.as_mut() {
+        mates.limit_length(max_len);
+    }
     // The targets: a genome index, records held in memory, or a stream of pair targets.
     let (mut held, mut genome, mut stream) = (Vec::new(), None, None);
     let mut infos = Vec::new();
@@ -462,8 +511,13 @@ fn align(args: &AlignArgs, command_line: &str, stop: &AtomicBool) -> Result<Outc
         Some(targets) => {
             held = targets.collect::<swgpu::Result<_>>()?;
             let residues: u64 = held.iter().map(|r| r.seq.len() as u64).sum();
-            let dna_reads = alphabet == Alphabet::Dna && !args.pairs && held.iter().all(|r| r.qual.is_none());
-            if dna_reads && !args.exhaustive && residues >= AUTO_INDEX_RESIDUES && Mapper::check(&engines[0]).is_ok() {
+            // A DNA genome: reads against FASTA records of DNA.
+            let dna_reads = alphabet == Alphabet::Dna
+                && !args.pairs
+                && held.iter().all(|r| r.qual.is_none())
+                && Alphabet::detect(held.iter().take(100).map(|r| r.seq.as_slice())) == Alphabet::Dna;
+            let large = residues >= AUTO_INDEX_RESIDUES && Mapper::check(&engines[0]).is_ok();
+            if dna_reads && !args.exhaustive && (large || paired) {
                 let started = std::time::Instant::now();
                 let index = Index::build(std::mem::take(&mut held), None, engines[0].config().threads)?;
                 notes.push(format!(
@@ -497,6 +551,12 @@ fn align(args: &AlignArgs, command_line: &str, stop: &AtomicBool) -> Result<Outc
     } else if !streamed {
         infos = held.iter().map(TargetInfo::of).collect();
     }
+    if paired && genome.is_none() {
+        bail!(
+            "read pairs are mapped against a DNA genome: {} is not one (a FASTA of DNA or a `swgpu index` file)",
+            target_path.display()
+        );
+    }
     let mapper = genome.as_ref().map(|index| Mapper::new(index, args.min_score));
     let range = match args.shard {
         None => None,
@@ -524,13 +584,25 @@ fn align(args: &AlignArgs, command_line: &str, stop: &AtomicBool) -> Result<Outc
         scoring: &config.scoring,
         command_line,
     };
-    let mut output = Output::new(args.output.as_deref(), &[query_path, target_path])?;
+    let inputs: Vec<&Path> = args.inputs.iter().map(PathBuf::as_path).collect();
+    let mut output = Output::new(args.output.as_deref(), &inputs)?;
     let mut writer = io::writer(format, ctx, output.open()?);
     *STAGING.lock().unwrap_or_else(|p| p.into_inner()) = output.staging().map(Path::to_path_buf);
     let written = std::cell::Cell::new(0);
     let run = || -> swgpu::Result<Summary> {
         writer.write_header().map_err(swgpu::Error::Output)?;
+        let mates = mates.map(|(reader, path)| {
+            (
+                Box::new(reader) as Box<dyn Iterator<Item = swgpu::Result<Record>> + Send>,
+                path,
+            )
+        });
         let targets = match (&mapper, stream) {
+            (Some(mapper), _) if paired => Targets::Mates(pipeline::Mates {
+                mapper,
+                mates,
+                insert: args.insert,
+            }),
             (Some(mapper), _) => Targets::Genome(mapper),
             (None, Some(stream)) => Targets::Pairs(Box::new(stream)),
             (None, None) if args.pairs => Targets::Pairs(Box::new(held.iter().cloned().map(Ok))),
@@ -579,6 +651,22 @@ fn align(args: &AlignArgs, command_line: &str, stop: &AtomicBool) -> Result<Outc
     };
     if !summary.interrupted {
         output.commit()?;
+    }
+    if paired {
+        notes.push(match (summary.insert, args.insert) {
+            (Some(i), Some(_)) => format!("insert size {:.1} +- {:.1} as given (-I)", i.mean, i.sd),
+            (Some(i), None) => {
+                let (lo, hi) = i.range();
+                format!(
+                    "insert size {:.1} +- {:.1}, estimated from the first pairs: proper pairs span {lo}..={hi}",
+                    i.mean, i.sd
+                )
+            }
+            (None, _) => format!(
+                "too few confidently placed pairs to estimate the insert size (at least {}): no pair is proper, no mate rescued; give -I MEAN,SD",
+                swgpu::pairs::MIN_PAIRS
+            ),
+        });
     }
     Ok(Outcome {
         summary,

@@ -9,6 +9,7 @@ use crate::alignment::{Alignment, Hit};
 use crate::error::{Error, Result};
 use crate::index::Mapper;
 use crate::io::{AlignmentWriter, FastxReader, Record, TargetRef};
+use crate::pairs::{ESTIMATE_PAIRS, InsertSize, PairPlacement};
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -33,6 +34,19 @@ pub enum Targets<'a> {
     /// Every query (a read) against an indexed genome, exactly above the mapper's minimum
     /// score (see [`crate::index`]).
     Genome(&'a Mapper<'a>),
+    /// Read pairs against an indexed genome (see [`crate::pairs`]).
+    Mates(Mates<'a>),
+}
+
+/// Read pairs: mate 1 is the queries' record `i`, mate 2 the mates' record `i`, or with
+/// `mates` `None` the queries hold both mates in turn (interleaved).
+pub struct Mates<'a> {
+    /// The genome.
+    pub mapper: &'a Mapper<'a>,
+    /// Mate 2's records and their file's name (for messages).
+    pub mates: Option<(Box<dyn Iterator<Item = Result<Record>> + Send + 'a>, std::path::PathBuf)>,
+    /// The insert size; `None`: estimated from the first [`ESTIMATE_PAIRS`] pairs.
+    pub insert: Option<InsertSize>,
 }
 
 /// What the workers and the writer need of the targets.
@@ -41,6 +55,7 @@ enum Shape<'a> {
     Search(&'a [Record]),
     Pairs,
     Genome(&'a Mapper<'a>),
+    Mates(&'a Mapper<'a>, Option<InsertSize>),
 }
 
 impl<'a> Shape<'a> {
@@ -49,7 +64,7 @@ impl<'a> Shape<'a> {
         match self {
             Shape::Search(targets) => (&targets[hit.target]).into(),
             Shape::Pairs => (&batch.targets[k]).into(),
-            Shape::Genome(mapper) => TargetRef {
+            Shape::Genome(mapper) | Shape::Mates(mapper, _) => TargetRef {
                 id: &mapper.index().contigs()[hit.target].name,
                 seq: mapper.index().contig_seq(hit.target),
             },
@@ -76,6 +91,8 @@ pub struct Summary {
     pub batches: Vec<u64>,
     /// Whether the run stopped early because `stop` was set.
     pub interrupted: bool,
+    /// Read pairs: the insert size used (given or estimated), `None` when unknown.
+    pub insert: Option<InsertSize>,
 }
 
 impl Summary {
@@ -120,10 +137,12 @@ struct Batch {
     targets: Vec<Record>,
 }
 
-/// A batch aligned: hits per query, the engine that did it and the cells it computed.
+/// A batch aligned: hits per query (for read pairs, per mate 1, with `mates` the rest), the
+/// engine that did it and the cells it computed.
 struct Aligned {
     batch: Batch,
     hits: Vec<Vec<Hit>>,
+    mates: Vec<PairPlacement>,
     engine: usize,
     cells: u64,
 }
@@ -184,15 +203,32 @@ pub fn run(
     let started = Instant::now();
     let query_size = queries.size();
     let bytes_read = AtomicU64::new(0);
+    let mut prelude = None;
     let shape = match &targets {
         Targets::Search(t) => Shape::Search(t),
         Targets::Pairs(_) => Shape::Pairs,
         Targets::Genome(mapper) => Shape::Genome(mapper),
+        Targets::Mates(_) if range.is_some() => {
+            return Err(Error::Config(
+                "a shard cannot split read pairs: split the input files instead".into(),
+            ));
+        }
+        Targets::Mates(Mates { mapper, insert, .. }) => match insert {
+            Some(insert) => Shape::Mates(mapper, Some(*insert)),
+            None => {
+                let mapper: &Mapper<'_> = mapper;
+                let read = next_batch(&mut queries, &mut targets, ESTIMATE_PAIRS, false);
+                let insert = estimate_insert(mapper, first_engine, &read.0)?;
+                prelude = Some(Prelude::new(read));
+                Shape::Mates(mapper, insert)
+            }
+        },
     };
     let top_k = first_engine.config().top_k;
     let hits_per_query = match shape {
         Shape::Search(t) => top_k.min(t.len()),
         Shape::Genome(_) => top_k,
+        Shape::Mates(..) => 2 * top_k,
         Shape::Pairs => 1,
     };
     let batch_len = batch_len.min((HITS_PER_BATCH / hits_per_query.max(1)).max(1));
@@ -222,7 +258,10 @@ pub fn run(
                 }
                 let left = end - queries.records_read();
                 let want = batch_len.min(left.try_into().unwrap_or(batch_len));
-                let (batch, error) = next_batch(&mut queries, &mut targets, want, ranged);
+                let (batch, error) = match prelude.as_mut().and_then(|p: &mut Prelude| p.take(want)) {
+                    Some(read) => read,
+                    None => next_batch(&mut queries, &mut targets, want, ranged),
+                };
                 bytes_read.store(queries.bytes_read(), Ordering::Relaxed);
                 if let Some((queries, targets, first)) = batch {
                     let batch = Batch {
@@ -273,6 +312,10 @@ pub fn run(
         let mut summary = Summary {
             query_bytes: (0, query_size),
             batches: vec![0; engines.len()],
+            insert: match shape {
+                Shape::Mates(_, insert) => insert,
+                _ => None,
+            },
             ..Summary::default()
         };
         let mut ordered = Ordered {
@@ -321,15 +364,132 @@ fn next_batch(
     want: usize,
     ranged: bool,
 ) -> (Option<BatchRead>, Option<Error>) {
+    let (read, error) = match targets {
+        Targets::Mates(Mates { mates: None, .. }) => return interleaved_batch(queries, want),
+        Targets::Mates(Mates {
+            mates: Some((stream, _)),
+            ..
+        }) => lockstep_batch(queries, stream, want, ranged),
+        Targets::Pairs(stream) => lockstep_batch(queries, stream, want, ranged),
+        _ => {
+            return match queries.read_batch(want) {
+                Ok(batch) => {
+                    let first = queries.records_read() - batch.len() as u64;
+                    ((!batch.is_empty()).then_some((batch, Vec::new(), first)), None)
+                }
+                Err(e) => (None, Some(e)),
+            };
+        }
+    };
+    let error = match (&*targets, error) {
+        (
+            Targets::Mates(Mates {
+                mates: Some((_, path)), ..
+            }),
+            Some(Error::PairCountMismatch { queries: q, targets: t }),
+        ) => Some(Error::Input {
+            location: crate::error::InputLocation {
+                path: path.clone(),
+                record: None,
+                id: None,
+                line: None,
+            },
+            message: format!(
+                "holds {t} records, but the mate 1 file {} holds {q}: every mate 1 needs its mate 2",
+                queries.path().display()
+            ),
+        }),
+        (_, error) => error,
+    };
+    match (targets, read) {
+        (
+            Targets::Mates(Mates {
+                mates: Some((_, path)), ..
+            }),
+            Some((mut ones, mut twos, first)),
+        ) => match mismatched_mates(&ones, &twos, |k| (path.clone(), first + k as u64 + 1)) {
+            Some((k, e)) => {
+                ones.truncate(k);
+                twos.truncate(k);
+                ((!ones.is_empty()).then_some((ones, twos, first)), Some(e))
+            }
+            None => (Some((ones, twos, first)), error),
+        },
+        (_, read) => (read, error),
+    }
+}
+
+/// The first pair whose mates' names differ (after a `/1` or `/2` suffix), with the error
+/// naming mate 2's record (`at(k)`: its file and 1-based number).
+fn mismatched_mates(
+    ones: &[Record],
+    twos: &[Record],
+    at: impl Fn(usize) -> (std::path::PathBuf, u64),
+) -> Option<(usize, Error)> {
+    let k = (ones.iter().zip(twos)).position(|(a, b)| crate::io::pair_name(&a.id) != crate::io::pair_name(&b.id))?;
+    let (path, record) = at(k);
+    let error = Error::Input {
+        location: crate::error::InputLocation {
+            path,
+            record: Some(record),
+            id: Some(twos[k].id.clone()),
+            line: None,
+        },
+        message: format!("mate 2's name differs from its mate 1's, '{}'", ones[k].id),
+    };
+    Some((k, error))
+}
+
+/// The next `want` pairs of an interleaved input: records `2i` and `2i + 1` are mates.
+fn interleaved_batch(queries: &mut FastxReader, want: usize) -> (Option<BatchRead>, Option<Error>) {
+    let (mut records, mut error) = match queries.read_batch(2 * want) {
+        Ok(records) => (records, None),
+        Err(e) => (Vec::new(), Some(e)),
+    };
+    let first_record = queries.records_read() - records.len() as u64;
+    if records.len() % 2 == 1 {
+        // Short of a pair: the input ends, or an error follows.
+        let dangling = records.pop().expect("an odd count is not zero");
+        error = Some(match queries.next_record() {
+            Some(Err(e)) => e,
+            _ => Error::Input {
+                location: crate::error::InputLocation {
+                    path: queries.path().to_path_buf(),
+                    record: Some(first_record + records.len() as u64 + 1),
+                    id: Some(dangling.id),
+                    line: None,
+                },
+                message: "the interleaved input ends with a mate 1 whose mate 2 is missing".into(),
+            },
+        });
+    }
+    let (mut ones, mut twos): (Vec<Record>, Vec<Record>) = (Vec::new(), Vec::new());
+    for (k, r) in records.into_iter().enumerate() {
+        if k % 2 == 0 { ones.push(r) } else { twos.push(r) }
+    }
+    let first = first_record / 2;
+    let path = queries.path().to_path_buf();
+    if let Some((k, e)) = mismatched_mates(&ones, &twos, |k| (path.clone(), first_record + 2 * k as u64 + 2)) {
+        ones.truncate(k);
+        twos.truncate(k);
+        error = Some(e);
+    }
+    ((!ones.is_empty()).then_some((ones, twos, first)), error)
+}
+
+/// The next `want` queries and, record for record, the targets of `stream`.
+fn lockstep_batch(
+    queries: &mut FastxReader,
+    stream: &mut Box<dyn Iterator<Item = Result<Record>> + Send + '_>,
+    want: usize,
+    ranged: bool,
+) -> (Option<BatchRead>, Option<Error>) {
     let (mut batch, error) = match queries.read_batch(want) {
         Ok(batch) => (batch, None),
         Err(e) => (Vec::new(), Some(e)),
     };
     let first = queries.records_read() - batch.len() as u64;
     let nonempty = |batch: Vec<Record>, paired: Vec<Record>| (!batch.is_empty()).then_some((batch, paired, first));
-    let Targets::Pairs(stream) = targets else {
-        return (nonempty(batch, Vec::new()), error);
-    };
     if error.is_some() {
         return (None, error);
     }
@@ -369,6 +529,46 @@ fn next_batch(
     (nonempty(batch, paired), Some(error))
 }
 
+/// The insert size from the template lengths of the confidently placed pairs of `read` (see
+/// [`crate::pairs`]).
+fn estimate_insert(mapper: &Mapper<'_>, aligner: &Aligner, read: &Option<BatchRead>) -> Result<Option<InsertSize>> {
+    let Some((ones, twos, _)) = read else { return Ok(None) };
+    let reads: Vec<Record> = ones.iter().chain(twos).cloned().collect();
+    let hits = mapper.map_loci(aligner, &reads, 1)?.hits;
+    let (h1, h2) = hits.split_at(ones.len());
+    let tlens = (h1.iter().zip(h2))
+        .filter_map(|(a, b)| crate::pairs::confident_tlen([a, b]))
+        .collect();
+    Ok(InsertSize::estimate(tlens))
+}
+
+/// Pairs read ahead for the insert-size estimate, handed out before the rest of the input.
+struct Prelude {
+    read: Option<BatchRead>,
+    error: Option<Error>,
+}
+
+impl Prelude {
+    fn new((read, error): (Option<BatchRead>, Option<Error>)) -> Prelude {
+        Prelude { read, error }
+    }
+
+    /// The next batch of up to `want` pairs read ahead, then the error that ended them;
+    /// `None` once both are handed out (the input goes on).
+    fn take(&mut self, want: usize) -> Option<(Option<BatchRead>, Option<Error>)> {
+        if let Some((ones, twos, first)) = self.read.as_mut() {
+            let n = want.min(ones.len());
+            let batch = (ones.drain(..n).collect(), twos.drain(..n).collect(), *first);
+            *first += n as u64;
+            if ones.is_empty() {
+                self.read = None;
+            }
+            return Some((Some(batch), None));
+        }
+        self.error.take().map(|e| (None, Some(e)))
+    }
+}
+
 /// Aligns one batch on one engine; hits below `min_score` are dropped.
 fn align(aligner: &Aligner, engine: usize, shape: Shape<'_>, min_score: Option<i32>, batch: Batch) -> Result<Aligned> {
     let strands = if aligner.both_strands() { 2 } else { 1 };
@@ -391,6 +591,17 @@ fn align(aligner: &Aligner, engine: usize, shape: Shape<'_>, min_score: Option<i
             let mapped = mapper.map(aligner, &batch.queries)?;
             (mapped.hits, mapped.cells)
         }
+        // The mapper's guarantee holds for each mate; the rescued mates are below it.
+        Shape::Mates(mapper, insert) => {
+            let (mates, cells) = crate::pairs::place(mapper, aligner, (&batch.queries, &batch.targets), insert)?;
+            return Ok(Aligned {
+                batch,
+                hits: Vec::new(),
+                mates,
+                engine,
+                cells,
+            });
+        }
     };
     if let Some(t) = min_score {
         hits.iter_mut().for_each(|h| h.retain(|hit| hit.alignment.score >= t));
@@ -398,6 +609,7 @@ fn align(aligner: &Aligner, engine: usize, shape: Shape<'_>, min_score: Option<i
     Ok(Aligned {
         batch,
         hits,
+        mates: Vec::new(),
         engine,
         cells,
     })
@@ -466,6 +678,26 @@ impl Ordered<'_, '_> {
                 return Ok(false);
             };
             let batch = &aligned.batch;
+            for (k, pair) in aligned.mates.iter().enumerate() {
+                let with = |mate: usize| -> Vec<(TargetRef<'_>, &Hit)> {
+                    pair.hits[mate]
+                        .iter()
+                        .map(|hit| (self.shape.target(batch, k, hit), hit))
+                        .collect()
+                };
+                let (one, two) = (with(0), with(1));
+                let reads = [&batch.queries[k], &batch.targets[k]];
+                self.writer
+                    .write_pair(reads, [&one, &two], pair.proper)
+                    .map_err(Error::Output)?;
+                for hits in &pair.hits {
+                    match hits.is_empty() {
+                        true => summary.unmapped += 1,
+                        false => summary.aligned += 1,
+                    }
+                }
+                summary.records += 2;
+            }
             for (k, (query, hits)) in batch.queries.iter().zip(&aligned.hits).enumerate() {
                 let with_targets: Vec<(TargetRef<'_>, &Hit)> =
                     hits.iter().map(|hit| (self.shape.target(batch, k, hit), hit)).collect();
@@ -477,7 +709,7 @@ impl Ordered<'_, '_> {
                 }
             }
             self.writer.flush().map_err(Error::Output)?;
-            summary.records += batch.queries.len() as u64;
+            summary.records += aligned.hits.len() as u64;
             summary.cells += aligned.cells;
             summary.batches[aligned.engine] += 1;
             on_batch(summary);

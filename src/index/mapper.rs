@@ -133,6 +133,12 @@ impl<'i> Mapper<'i> {
     /// Maps `reads` (see the [`crate::index`] docs for what is guaranteed): the hits in
     /// `aligner`'s mode, strands and `top_k`, computed by its backend.
     pub fn map(&self, aligner: &Aligner, reads: &[Record]) -> Result<MapOutcome> {
+        self.map_loci(aligner, reads, aligner.config().top_k)
+    }
+
+    /// [`Mapper::map`] with up to `top_k` loci per read instead of the aligner's (the primary
+    /// and the MAPQ do not depend on it).
+    pub fn map_loci(&self, aligner: &Aligner, reads: &[Record], top_k: usize) -> Result<MapOutcome> {
         Mapper::check(aligner)?;
         let threads = aligner.config().threads;
         let (mut hits, mut cells) = (Vec::with_capacity(reads.len()), 0u64);
@@ -147,17 +153,24 @@ impl<'i> Mapper<'i> {
                 windows += plan.windows.len();
                 pending.push((read, plan));
                 if windows >= WINDOWS {
-                    cells += self.verify(aligner, &pending, &mut hits)?;
+                    cells += self.verify(aligner, &pending, top_k, &mut hits)?;
                     (pending, windows) = (Vec::new(), 0);
                 }
             }
         }
-        cells += self.verify(aligner, &pending, &mut hits)?;
+        cells += self.verify(aligner, &pending, top_k, &mut hits)?;
         Ok(MapOutcome { hits, cells })
     }
 
-    /// Aligns the windows of `planned` reads and adds their hits; the cells it took.
-    fn verify(&self, aligner: &Aligner, planned: &[(&Record, Plan)], hits: &mut Vec<Vec<Hit>>) -> Result<u64> {
+    /// Aligns the windows of `planned` reads and adds their hits (up to `top_k` loci each);
+    /// the cells it took.
+    fn verify(
+        &self,
+        aligner: &Aligner,
+        planned: &[(&Record, Plan)],
+        top_k: usize,
+        hits: &mut Vec<Vec<Hit>>,
+    ) -> Result<u64> {
         let mut pairs: Vec<(&[u8], &[u8])> = Vec::new();
         let mut floors = Vec::new();
         let mut cells = 0u64;
@@ -174,7 +187,6 @@ impl<'i> Mapper<'i> {
             }
         }
         let mut verified = aligner.align_slices_above(&pairs, &floors)?.into_iter();
-        let top_k = aligner.config().top_k;
         for (read, plan) in planned {
             let found: Vec<Found> = plan
                 .windows

@@ -66,6 +66,16 @@ impl AlignmentWriter for BlastWriter<'_> {
         Ok(())
     }
 
+    fn write_pair(
+        &mut self,
+        reads: [&Record; 2],
+        hits: [&[(TargetRef<'_>, &Hit)]; 2],
+        _proper: bool,
+    ) -> io::Result<()> {
+        self.write_query(reads[0], hits[0])?;
+        self.write_query(reads[1], hits[1])
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }

@@ -83,6 +83,11 @@ pub trait AlignmentWriter {
     /// Writes the results of one query: its hits, best first, each with its target record;
     /// no hits means unmapped.
     fn write_query(&mut self, query: &Record, hits: &[(TargetRef<'_>, &Hit)]) -> io::Result<()>;
+    /// Writes the results of one read pair: each mate's hits (primary first, none when
+    /// unmapped) and whether the primaries form a proper pair (see [`crate::pairs`]). SAM
+    /// writes the pair fields; PAF and JSON lines carry them as described in their modules;
+    /// BLAST tabular has no room for them and writes each mate as a query.
+    fn write_pair(&mut self, reads: [&Record; 2], hits: [&[(TargetRef<'_>, &Hit)]; 2], proper: bool) -> io::Result<()>;
     /// Hands what was written on to the output. The pipeline calls it after every batch, so
     /// the output then holds whole records only (a stop keeps a complete prefix).
     fn flush(&mut self) -> io::Result<()>;
@@ -96,6 +101,11 @@ pub fn writer<'a>(format: Format, ctx: OutputContext<'a>, out: Box<dyn Write + '
         Format::Blast6 => Box::new(blast::BlastWriter::new(ctx, out)),
         Format::Jsonl => Box::new(jsonl::JsonlWriter::new(out)),
     }
+}
+
+/// A mate's name as SAM needs it for both mates: without a `/1` or `/2` suffix.
+pub fn pair_name(id: &str) -> &str {
+    id.strip_suffix("/1").or_else(|| id.strip_suffix("/2")).unwrap_or(id)
 }
 
 /// The aligned slice of the target for a hit.

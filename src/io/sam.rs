@@ -1,5 +1,6 @@
 //! SAM: @HD/@SQ/@PG header, soft clips, `=`/`X` CIGARs, AS/NM/MD; one primary line per read,
-//! further top-k hits as secondary (flag 256), unmapped reads with flag 4.
+//! further top-k hits as secondary (flag 256), unmapped reads with flag 4; read pairs with the
+//! pair flags, RNEXT, PNEXT, TLEN, `MQ:i` and `MC:Z` as `samtools fixmate` sets them.
 
 use super::{AlignmentWriter, OutputContext, Record, TargetRef, aligned_target};
 use crate::alignment::{CigarOp, Hit, Strand};
@@ -58,6 +59,175 @@ fn text_or_star(bytes: &[u8]) -> &str {
     }
 }
 
+/// The pair fields of a mate's lines (all empty for a read without a mate).
+#[derive(Debug, Clone)]
+pub(super) struct MateFields<'t> {
+    /// The primary line's flag.
+    pub(super) flag: u16,
+    /// Where an unmapped mate is put: its mapped mate's contig and 0-based position.
+    placed: Option<(&'t str, usize)>,
+    /// RNEXT and PNEXT (1-based, 0 for none).
+    pub(super) next: (&'t str, usize),
+    /// TLEN.
+    pub(super) tlen: i64,
+    /// `MC:Z`: the mate's CIGAR (`*` unmapped), when either mate is mapped.
+    mate_cigar: Option<String>,
+    /// `MQ:i`: the mate's MAPQ, when it is mapped.
+    mate_mapq: Option<u8>,
+}
+
+/// The fields of a read without a mate.
+const NO_MATE: MateFields<'static> = MateFields {
+    flag: 0,
+    placed: None,
+    next: ("*", 0),
+    tlen: 0,
+    mate_cigar: None,
+    mate_mapq: None,
+};
+
+/// SAM's fields for mate `mate` (0: first, 1: second) of `reads`, whose mates have `hits`, as
+/// `samtools fixmate` would set them: flags 0x1, 0x2 (`proper`, both mapped), 0x4, 0x8, 0x10,
+/// 0x20, 0x40/0x80; an unmapped mate placed at its mapped mate; RNEXT `=` on the same
+/// contig; TLEN from 5' end to 5' end (see [`crate::pairs`]); `MC:Z` and `MQ:i`.
+pub(super) fn mate_fields<'t>(
+    mate: usize,
+    reads: [&Record; 2],
+    hits: [&[(TargetRef<'t>, &Hit)]; 2],
+    proper: bool,
+) -> MateFields<'t> {
+    let (me, other) = (hits[mate].first(), hits[1 - mate].first());
+    let reverse = |h: Option<&(TargetRef<'_>, &Hit)>| h.is_some_and(|(_, h)| h.alignment.strand == Strand::Reverse);
+    let flag =
+        0x1 | if proper && me.is_some() && other.is_some() {
+            0x2
+        } else {
+            0
+        } | if me.is_none() { 0x4 } else { 0 }
+            | if other.is_none() { 0x8 } else { 0 }
+            | if reverse(me) { 0x10 } else { 0 }
+            | if reverse(other) { 0x20 } else { 0 }
+            | if mate == 0 { 0x40 } else { 0x80 };
+    let place = |a: Option<&(TargetRef<'t>, &Hit)>, b| a.or(b).map(|&(t, h)| (t.id, h.alignment.target_start));
+    let (mine, theirs) = (place(me, other), place(other, me));
+    let next = match (mine, theirs) {
+        (Some((c, _)), Some((d, p))) if c == d => ("=", p + 1),
+        (_, Some((d, p))) => (d, p + 1),
+        (_, None) => ("*", 0),
+    };
+    let tlen = match (me, other) {
+        (Some((t, a)), Some((u, b))) if t.id == u.id => crate::pairs::tlen(&a.alignment, &b.alignment),
+        _ => 0,
+    };
+    MateFields {
+        flag,
+        placed: mine,
+        next,
+        tlen,
+        mate_cigar: (me.is_some() || other.is_some()).then(|| match other {
+            Some(&(_, h)) => sam_cigar(reads[1 - mate].seq.len(), h),
+            None => "*".to_string(),
+        }),
+        mate_mapq: other.map(|(_, h)| h.mapq.unwrap_or(255)),
+    }
+}
+
+/// A hit's SAM CIGAR: soft clips around the alignment's columns.
+fn sam_cigar(read_len: usize, hit: &Hit) -> String {
+    let a = &hit.alignment;
+    let (left, right) = if a.strand == Strand::Reverse {
+        (read_len - a.query_end, a.query_start)
+    } else {
+        (a.query_start, read_len - a.query_end)
+    };
+    let mut cigar = String::new();
+    if left > 0 {
+        cigar.push_str(&format!("{left}S"));
+    }
+    cigar.push_str(&a.cigar.to_string());
+    if right > 0 {
+        cigar.push_str(&format!("{right}S"));
+    }
+    cigar
+}
+
+impl SamWriter<'_> {
+    /// An unmapped read's line: at `placed` when its mate is mapped, else `*`.
+    fn unmapped_line(
+        &mut self,
+        name: &str,
+        read: &Record,
+        flag: u16,
+        placed: Option<(&str, usize)>,
+        mate: &MateFields<'_>,
+    ) -> io::Result<()> {
+        let (rname, pos) = placed.map_or(("*", 0), |(c, p)| (c, p + 1));
+        write!(
+            self.out,
+            "{name}\t{}\t{rname}\t{pos}\t0\t*\t{}\t{}\t{}\t{}\t{}",
+            flag | 4,
+            mate.next.0,
+            mate.next.1,
+            mate.tlen,
+            text_or_star(&read.seq),
+            text_or_star(read.qual.as_deref().unwrap_or_default())
+        )?;
+        self.mate_tags(mate)
+    }
+
+    /// One alignment's line; the primary (no 0x100 in `flag`) carries the read's residues.
+    fn alignment_line(
+        &mut self,
+        name: &str,
+        read: &Record,
+        flag: u16,
+        target: TargetRef<'_>,
+        hit: &Hit,
+        mate: &MateFields<'_>,
+    ) -> io::Result<()> {
+        let a = &hit.alignment;
+        let reverse = a.strand == Strand::Reverse;
+        let flag = flag | if reverse { 16 } else { 0 };
+        let qual = read.qual.as_deref().unwrap_or_default();
+        let (seq, qual): (Vec<u8>, Vec<u8>) = match (flag & 256 != 0, reverse) {
+            (false, false) => (read.seq.clone(), qual.to_vec()),
+            (false, true) => (reverse_complement(&read.seq), qual.iter().rev().copied().collect()),
+            _ => (Vec::new(), Vec::new()),
+        };
+        write!(
+            self.out,
+            "{name}\t{flag}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\tAS:i:{}\tNM:i:{}\tMD:Z:{}",
+            target.id,
+            a.target_start + 1,
+            hit.mapq.unwrap_or(255),
+            sam_cigar(read.seq.len(), hit),
+            mate.next.0,
+            mate.next.1,
+            mate.tlen,
+            text_or_star(&seq),
+            text_or_star(&qual),
+            a.score,
+            a.edit_distance(),
+            md_tag(hit, aligned_target(target, hit)),
+        )?;
+        if let Some(xs) = hit.second_best {
+            write!(self.out, "\tXS:i:{xs}")?;
+        }
+        self.mate_tags(mate)
+    }
+
+    /// `MQ:i` and `MC:Z` (in `samtools fixmate`'s order), and the line's end.
+    fn mate_tags(&mut self, mate: &MateFields<'_>) -> io::Result<()> {
+        if let Some(mq) = mate.mate_mapq {
+            write!(self.out, "\tMQ:i:{mq}")?;
+        }
+        if let Some(mc) = &mate.mate_cigar {
+            write!(self.out, "\tMC:Z:{mc}")?;
+        }
+        writeln!(self.out)
+    }
+}
+
 impl AlignmentWriter for SamWriter<'_> {
     fn write_header(&mut self) -> io::Result<()> {
         let mut names = std::collections::HashSet::new();
@@ -81,56 +251,37 @@ impl AlignmentWriter for SamWriter<'_> {
     }
 
     fn write_query(&mut self, query: &Record, hits: &[(TargetRef<'_>, &Hit)]) -> io::Result<()> {
-        let qual = query.qual.as_deref().unwrap_or_default();
         if hits.is_empty() {
-            return writeln!(
-                self.out,
-                "{}\t4\t*\t0\t0\t*\t*\t0\t0\t{}\t{}",
-                query.id,
-                text_or_star(&query.seq),
-                text_or_star(qual)
-            );
+            return self.unmapped_line(&query.id, query, 4, None, &NO_MATE);
         }
         for (k, &(target, hit)) in hits.iter().enumerate() {
-            let a = &hit.alignment;
-            let qlen = query.seq.len();
-            let reverse = a.strand == Strand::Reverse;
-            let (left, right) = if reverse {
-                (qlen - a.query_end, a.query_start)
-            } else {
-                (a.query_start, qlen - a.query_end)
-            };
-            let mut cigar = String::new();
-            if left > 0 {
-                cigar.push_str(&format!("{left}S"));
+            let flag = if k > 0 { 256 } else { 0 };
+            self.alignment_line(&query.id, query, flag, target, hit, &NO_MATE)?;
+        }
+        Ok(())
+    }
+
+    fn write_pair(&mut self, reads: [&Record; 2], hits: [&[(TargetRef<'_>, &Hit)]; 2], proper: bool) -> io::Result<()> {
+        for mate in 0..2 {
+            let read = reads[mate];
+            let name = super::pair_name(&read.id);
+            let f = mate_fields(mate, reads, hits, proper);
+            match hits[mate].split_first() {
+                None => self.unmapped_line(name, read, f.flag, f.placed, &f)?,
+                Some((&(target, hit), rest)) => {
+                    self.alignment_line(name, read, f.flag, target, hit, &f)?;
+                    // Secondary lines point at the mate's primary, with no TLEN or mate tags.
+                    let secondary = MateFields {
+                        tlen: 0,
+                        mate_cigar: None,
+                        mate_mapq: None,
+                        ..f.clone()
+                    };
+                    for &(target, hit) in rest {
+                        self.alignment_line(name, read, (f.flag & !0x2) | 256, target, hit, &secondary)?;
+                    }
+                }
             }
-            cigar.push_str(&a.cigar.to_string());
-            if right > 0 {
-                cigar.push_str(&format!("{right}S"));
-            }
-            let flag = if reverse { 16 } else { 0 } | if k > 0 { 256 } else { 0 };
-            let (seq, qual): (Vec<u8>, Vec<u8>) = match (k, reverse) {
-                (0, false) => (query.seq.clone(), qual.to_vec()),
-                (0, true) => (reverse_complement(&query.seq), qual.iter().rev().copied().collect()),
-                _ => (Vec::new(), Vec::new()),
-            };
-            write!(
-                self.out,
-                "{}\t{flag}\t{}\t{}\t{}\t{cigar}\t*\t0\t0\t{}\t{}\tAS:i:{}\tNM:i:{}\tMD:Z:{}",
-                query.id,
-                target.id,
-                a.target_start + 1,
-                hit.mapq.unwrap_or(255),
-                text_or_star(&seq),
-                text_or_star(&qual),
-                a.score,
-                a.edit_distance(),
-                md_tag(hit, aligned_target(target, hit)),
-            )?;
-            if let Some(xs) = hit.second_best {
-                write!(self.out, "\tXS:i:{xs}")?;
-            }
-            writeln!(self.out)?;
         }
         Ok(())
     }

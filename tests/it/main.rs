@@ -7,6 +7,7 @@ mod cli;
 mod index;
 mod integrity;
 mod oracle;
+mod pairs;
 mod pipeline;
 mod real_data;
 mod shaders;
