@@ -199,6 +199,10 @@ struct AlignArgs {
     /// QUERIES holds read pairs, mate 1 then mate 2 (against a genome).
     #[arg(long)]
     interleaved: bool,
+    /// Pair mates by their order alone, whatever their names (simulators such as smalt name
+    /// mates apart); both mates' lines then carry mate 1's name.
+    #[arg(long)]
+    any_mate_names: bool,
     /// Insert size of read pairs, MEAN,SD [default: estimated from the first 10,000 pairs].
     #[arg(short = 'I', long, value_parser = parse_insert)]
     insert: Option<swgpu::pairs::InsertSize>,
@@ -602,6 +606,7 @@ fn align(args: &AlignArgs, command_line: &str, stop: &AtomicBool) -> Result<Outc
                 mapper,
                 mates,
                 insert: args.insert,
+                check_names: !args.any_mate_names,
             }),
             (Some(mapper), _) => Targets::Genome(mapper),
             (None, Some(stream)) => Targets::Pairs(Box::new(stream)),

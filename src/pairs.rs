@@ -114,7 +114,7 @@ fn proper(a: &Hit, b: &Hit, (lo, hi): (i64, i64)) -> bool {
 
 /// The template length of a confidently placed pair for the estimate: each mate's only
 /// placement of MAPQ at least 20, forward before reverse on one contig.
-pub fn confident_tlen(hits: [&[Hit]; 2]) -> Option<i64> {
+fn confident_tlen(hits: [&[Hit]; 2]) -> Option<i64> {
     let (a, b) = (hits[0].first()?, hits[1].first()?);
     if a.mapq? < 20 || b.mapq? < 20 {
         return None;
@@ -158,19 +158,52 @@ impl Candidate {
     }
 }
 
-/// Places `pairs` (mate 1, mate 2) with `mapper` and `aligner` (see the module docs); `insert`
-/// `None` places every mate alone.
+/// Each mate's loci as the placement combines them: for mates 1, for mates 2, and the cells
+/// the mapping took.
+#[derive(Debug, Clone, Default)]
+pub struct Loci {
+    /// Mate 1's loci per pair (the single-end hits, up to [`LOCI`] or the aligner's `top_k`).
+    pub ones: Vec<Vec<Hit>>,
+    /// Mate 2's.
+    pub twos: Vec<Vec<Hit>>,
+    /// DP cells of the mapping.
+    pub cells: u64,
+}
+
+/// Maps both mates of `pairs` with `mapper` (the single-end guarantee, see [`crate::index`]).
+pub fn map_mates(mapper: &Mapper<'_>, aligner: &Aligner, (ones, twos): (&[Record], &[Record])) -> Result<Loci> {
+    let reads: Vec<Record> = ones.iter().chain(twos).cloned().collect();
+    let mut mapped = mapper.map_loci(aligner, &reads, LOCI.max(aligner.config().top_k))?;
+    let twos = mapped.hits.split_off(ones.len());
+    Ok(Loci {
+        ones: mapped.hits,
+        twos,
+        cells: mapped.cells,
+    })
+}
+
+/// The insert size estimated from the confidently placed pairs of `loci` (see the module
+/// docs).
+pub fn estimate(loci: &Loci) -> Option<InsertSize> {
+    let tlens = (loci.ones.iter().zip(&loci.twos))
+        .filter_map(|(a, b)| confident_tlen([a, b]))
+        .collect();
+    InsertSize::estimate(tlens)
+}
+
+/// Places `pairs` (mate 1, mate 2), whose mates [`map_mates`] gave `loci`, with `mapper` and
+/// `aligner` (see the module docs); `insert` `None` places every mate alone. The cells the
+/// rescues took.
 pub fn place(
     mapper: &Mapper<'_>,
     aligner: &Aligner,
     pairs: (&[Record], &[Record]),
+    loci: &Loci,
     insert: Option<InsertSize>,
 ) -> Result<(Vec<PairPlacement>, u64)> {
     let (ones, twos) = pairs;
-    let reads: Vec<Record> = ones.iter().chain(twos).cloned().collect();
-    let mapped = mapper.map_loci(aligner, &reads, LOCI.max(aligner.config().top_k))?;
-    let (loci1, loci2) = mapped.hits.split_at(ones.len());
-    let mut cells = mapped.cells;
+    let (loci1, loci2) = (&loci.ones, &loci.twos);
+    let mut cells = 0;
     let mut candidates: Vec<Vec<Candidate>> = Vec::with_capacity(ones.len());
     let range = insert.map(|i| i.range());
     for k in 0..ones.len() {

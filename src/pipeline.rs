@@ -9,7 +9,7 @@ use crate::alignment::{Alignment, Hit};
 use crate::error::{Error, Result};
 use crate::index::Mapper;
 use crate::io::{AlignmentWriter, FastxReader, Record, TargetRef};
-use crate::pairs::{ESTIMATE_PAIRS, InsertSize, PairPlacement};
+use crate::pairs::{ESTIMATE_PAIRS, InsertSize, Loci, PairPlacement};
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -47,6 +47,9 @@ pub struct Mates<'a> {
     pub mates: Option<(Box<dyn Iterator<Item = Result<Record>> + Send + 'a>, std::path::PathBuf)>,
     /// The insert size; `None`: estimated from the first [`ESTIMATE_PAIRS`] pairs.
     pub insert: Option<InsertSize>,
+    /// Whether mate 2's name must be mate 1's (after a `/1` or `/2` suffix); without the
+    /// check, records pair by order alone (simulators such as smalt name mates apart).
+    pub check_names: bool,
 }
 
 /// What the workers and the writer need of the targets.
@@ -135,6 +138,8 @@ struct Batch {
     first: u64,
     queries: Vec<Record>,
     targets: Vec<Record>,
+    /// Read pairs: the mates' loci when the insert-size estimate mapped them already.
+    loci: Option<Loci>,
 }
 
 /// A batch aligned: hits per query (for read pairs, per mate 1, with `mates` the rest), the
@@ -217,9 +222,13 @@ pub fn run(
             Some(insert) => Shape::Mates(mapper, Some(*insert)),
             None => {
                 let mapper: &Mapper<'_> = mapper;
-                let read = next_batch(&mut queries, &mut targets, ESTIMATE_PAIRS, false);
-                let insert = estimate_insert(mapper, first_engine, &read.0)?;
-                prelude = Some(Prelude::new(read));
+                let (read, error) = next_batch(&mut queries, &mut targets, ESTIMATE_PAIRS, false);
+                let loci = match &read {
+                    Some((ones, twos, _)) => crate::pairs::map_mates(mapper, first_engine, (ones, twos))?,
+                    None => Loci::default(),
+                };
+                let insert = crate::pairs::estimate(&loci);
+                prelude = Some(Prelude { read, error, loci });
                 Shape::Mates(mapper, insert)
             }
         },
@@ -258,9 +267,12 @@ pub fn run(
                 }
                 let left = end - queries.records_read();
                 let want = batch_len.min(left.try_into().unwrap_or(batch_len));
-                let (batch, error) = match prelude.as_mut().and_then(|p: &mut Prelude| p.take(want)) {
+                let (batch, error, loci) = match prelude.as_mut().and_then(|p: &mut Prelude| p.take(want)) {
                     Some(read) => read,
-                    None => next_batch(&mut queries, &mut targets, want, ranged),
+                    None => {
+                        let (batch, error) = next_batch(&mut queries, &mut targets, want, ranged);
+                        (batch, error, None)
+                    }
                 };
                 bytes_read.store(queries.bytes_read(), Ordering::Relaxed);
                 if let Some((queries, targets, first)) = batch {
@@ -269,6 +281,7 @@ pub fn run(
                         first,
                         queries,
                         targets,
+                        loci,
                     };
                     // Either fails only when the writer stopped on an error.
                     if ticket_tx.send(()).is_err() || work_tx.send(batch).is_err() {
@@ -365,7 +378,11 @@ fn next_batch(
     ranged: bool,
 ) -> (Option<BatchRead>, Option<Error>) {
     let (read, error) = match targets {
-        Targets::Mates(Mates { mates: None, .. }) => return interleaved_batch(queries, want),
+        Targets::Mates(Mates {
+            mates: None,
+            check_names,
+            ..
+        }) => return interleaved_batch(queries, want, *check_names),
         Targets::Mates(Mates {
             mates: Some((stream, _)),
             ..
@@ -404,7 +421,9 @@ fn next_batch(
     match (targets, read) {
         (
             Targets::Mates(Mates {
-                mates: Some((_, path)), ..
+                mates: Some((_, path)),
+                check_names: true,
+                ..
             }),
             Some((mut ones, mut twos, first)),
         ) => match mismatched_mates(&ones, &twos, |k| (path.clone(), first + k as u64 + 1)) {
@@ -441,7 +460,7 @@ fn mismatched_mates(
 }
 
 /// The next `want` pairs of an interleaved input: records `2i` and `2i + 1` are mates.
-fn interleaved_batch(queries: &mut FastxReader, want: usize) -> (Option<BatchRead>, Option<Error>) {
+fn interleaved_batch(queries: &mut FastxReader, want: usize, check_names: bool) -> (Option<BatchRead>, Option<Error>) {
     let (mut records, mut error) = match queries.read_batch(2 * want) {
         Ok(records) => (records, None),
         Err(e) => (Vec::new(), Some(e)),
@@ -469,7 +488,9 @@ fn interleaved_batch(queries: &mut FastxReader, want: usize) -> (Option<BatchRea
     }
     let first = first_record / 2;
     let path = queries.path().to_path_buf();
-    if let Some((k, e)) = mismatched_mates(&ones, &twos, |k| (path.clone(), first_record + 2 * k as u64 + 2)) {
+    let mismatched =
+        check_names.then(|| mismatched_mates(&ones, &twos, |k| (path.clone(), first_record + 2 * k as u64 + 2)));
+    if let Some((k, e)) = mismatched.flatten() {
         ones.truncate(k);
         twos.truncate(k);
         error = Some(e);
@@ -529,43 +550,34 @@ fn lockstep_batch(
     (nonempty(batch, paired), Some(error))
 }
 
-/// The insert size from the template lengths of the confidently placed pairs of `read` (see
-/// [`crate::pairs`]).
-fn estimate_insert(mapper: &Mapper<'_>, aligner: &Aligner, read: &Option<BatchRead>) -> Result<Option<InsertSize>> {
-    let Some((ones, twos, _)) = read else { return Ok(None) };
-    let reads: Vec<Record> = ones.iter().chain(twos).cloned().collect();
-    let hits = mapper.map_loci(aligner, &reads, 1)?.hits;
-    let (h1, h2) = hits.split_at(ones.len());
-    let tlens = (h1.iter().zip(h2))
-        .filter_map(|(a, b)| crate::pairs::confident_tlen([a, b]))
-        .collect();
-    Ok(InsertSize::estimate(tlens))
-}
-
-/// Pairs read ahead for the insert-size estimate, handed out before the rest of the input.
+/// Pairs read ahead for the insert-size estimate, with their mates' loci, handed out before
+/// the rest of the input.
 struct Prelude {
     read: Option<BatchRead>,
     error: Option<Error>,
+    loci: Loci,
 }
 
 impl Prelude {
-    fn new((read, error): (Option<BatchRead>, Option<Error>)) -> Prelude {
-        Prelude { read, error }
-    }
-
-    /// The next batch of up to `want` pairs read ahead, then the error that ended them;
-    /// `None` once both are handed out (the input goes on).
-    fn take(&mut self, want: usize) -> Option<(Option<BatchRead>, Option<Error>)> {
+    /// The next batch of up to `want` pairs read ahead and their loci (the first carries the
+    /// mapping's cells), then the error that ended them; `None` once both are handed out (the
+    /// input goes on).
+    fn take(&mut self, want: usize) -> Option<(Option<BatchRead>, Option<Error>, Option<Loci>)> {
         if let Some((ones, twos, first)) = self.read.as_mut() {
             let n = want.min(ones.len());
             let batch = (ones.drain(..n).collect(), twos.drain(..n).collect(), *first);
+            let loci = Loci {
+                ones: self.loci.ones.drain(..n).collect(),
+                twos: self.loci.twos.drain(..n).collect(),
+                cells: std::mem::take(&mut self.loci.cells),
+            };
             *first += n as u64;
             if ones.is_empty() {
                 self.read = None;
             }
-            return Some((Some(batch), None));
+            return Some((Some(batch), None, Some(loci)));
         }
-        self.error.take().map(|e| (None, Some(e)))
+        self.error.take().map(|e| (None, Some(e), None))
     }
 }
 
@@ -593,7 +605,13 @@ fn align(aligner: &Aligner, engine: usize, shape: Shape<'_>, min_score: Option<i
         }
         // The mapper's guarantee holds for each mate; the rescued mates are below it.
         Shape::Mates(mapper, insert) => {
-            let (mates, cells) = crate::pairs::place(mapper, aligner, (&batch.queries, &batch.targets), insert)?;
+            let pairs = (batch.queries.as_slice(), batch.targets.as_slice());
+            let loci = match &batch.loci {
+                Some(loci) => loci,
+                None => &crate::pairs::map_mates(mapper, aligner, pairs)?,
+            };
+            let (mates, rescue_cells) = crate::pairs::place(mapper, aligner, pairs, loci, insert)?;
+            let cells = loci.cells + rescue_cells;
             return Ok(Aligned {
                 batch,
                 hits: Vec::new(),

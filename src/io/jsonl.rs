@@ -64,7 +64,7 @@ impl AlignmentWriter for JsonlWriter<'_> {
     fn write_pair(&mut self, reads: [&Record; 2], hits: [&[(TargetRef<'_>, &Hit)]; 2], proper: bool) -> io::Result<()> {
         for mate in 0..2 {
             let f = super::sam::mate_fields(mate, reads, hits, proper);
-            let mut line = object(super::pair_name(&reads[mate].id), reads[mate], hits[mate]);
+            let mut line = object(super::pair_name(&reads[0].id), reads[mate], hits[mate]);
             line["mate"] = (mate + 1).into();
             line["flag"] = f.flag.into();
             line["proper"] = (f.flag & 0x2 != 0).into();

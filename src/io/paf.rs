@@ -66,7 +66,7 @@ impl AlignmentWriter for PafWriter<'_> {
                 "\tfl:i:{}\trn:Z:{}\tpn:i:{}\ttl:i:{}",
                 f.flag, f.next.0, f.next.1, f.tlen
             );
-            self.lines(super::pair_name(&reads[mate].id), reads[mate], hits[mate], &tags)?;
+            self.lines(super::pair_name(&reads[0].id), reads[mate], hits[mate], &tags)?;
         }
         Ok(())
     }

@@ -264,7 +264,7 @@ impl AlignmentWriter for SamWriter<'_> {
     fn write_pair(&mut self, reads: [&Record; 2], hits: [&[(TargetRef<'_>, &Hit)]; 2], proper: bool) -> io::Result<()> {
         for mate in 0..2 {
             let read = reads[mate];
-            let name = super::pair_name(&read.id);
+            let name = super::pair_name(&reads[0].id);
             let f = mate_fields(mate, reads, hits, proper);
             match hits[mate].split_first() {
                 None => self.unmapped_line(name, read, f.flag, f.placed, &f)?,

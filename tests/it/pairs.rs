@@ -219,6 +219,10 @@ fn mates_that_disagree_or_run_out_are_refused_at_the_record() {
             && stderr.contains("the 4 record(s) before it are complete"),
         "{stderr}"
     );
+    // Paired by order alone, both lines carry mate 1's name.
+    let sam = sam_records(&ok(&["align", "-q", "--any-mate-names", R1, s(&renamed), LAMBDA]));
+    assert_eq!(sam.len(), 400);
+    assert_eq!((sam[4][0].as_str(), sam[5][0].as_str()), ("r3", "r3"));
     let short = file(
         dir.path(),
         "short.fq",
