@@ -119,6 +119,9 @@ struct BenchArgs {
     /// The genome (FASTA) of the mapping workload.
     #[arg(long, requires = "reads")]
     genome: Option<PathBuf>,
+    /// Mapping: mate 2 of read pairs whose mate 1 is --reads (paired by order).
+    #[arg(long, requires = "reads")]
+    mates: Option<PathBuf>,
     /// Mapping: how far from the true origin a read's alignment may start and count as there.
     #[arg(long, default_value_t = 50)]
     tolerance: u64,
@@ -777,6 +780,7 @@ fn bench(args: &BenchArgs) -> Result<()> {
     if let (Some(reads), Some(genome)) = (&args.reads, &args.genome) {
         let plan = bench::mapping::MapPlan {
             reads: reads.clone(),
+            mates: args.mates.clone(),
             genome: genome.clone(),
             threads: args.threads.max(1),
             tolerance: args.tolerance,

@@ -1,5 +1,5 @@
-//! The mapping benchmark: reads against a genome with swgpu's index, side by side with minimap2
-//! and bowtie2 run on the same files in the same command.
+//! The mapping benchmark: reads (or read pairs) against a genome with swgpu's index, side by
+//! side with minimap2 and bowtie2 run on the same files in the same command.
 //!
 //! Each engine reports its wall time (index and mapping apart), reads per second, peak RSS,
 //! the share of reads it placed, and the share placed at their true origin where the read
@@ -22,8 +22,11 @@ use std::time::Instant;
 /// What to map and how to judge it.
 #[derive(Debug, Clone)]
 pub struct MapPlan {
-    /// The reads (FASTA or FASTQ; the peers read the same file).
+    /// The reads (FASTA or FASTQ; the peers read the same file); mate 1 with `mates`.
     pub reads: PathBuf,
+    /// Mate 2 of read pairs, record `i` with record `i` of `reads` (paired by order: simulators
+    /// such as smalt name mates apart).
+    pub mates: Option<PathBuf>,
     /// The genome (FASTA).
     pub genome: PathBuf,
     /// Worker threads for every engine.
@@ -42,7 +45,7 @@ pub struct MapPlan {
 pub struct MapMeasurement {
     /// `swgpu (cpu ...)`, `minimap2 -x sr`, `bowtie2 --local`.
     pub engine: String,
-    /// Reads given.
+    /// Reads given (both mates counted).
     pub reads: usize,
     /// Seconds to build the engine's index; `None` where it is part of the mapping (minimap2).
     pub index_seconds: Option<f64>,
@@ -57,31 +60,43 @@ pub struct MapMeasurement {
     /// Of those, the reads whose primary alignment starts on the origin's contig within the
     /// tolerance.
     pub at_origin: usize,
-    /// `(agreeing, checked)`: swgpu's reads that equal the full DP's result.
+    /// `(agreeing, checked)`: swgpu's reads that equal the full DP's result (single-end).
     pub exhaustive: Option<(usize, usize)>,
+    /// Read pairs: the mates flagged as properly paired.
+    pub proper: Option<usize>,
 }
 
 /// A read's primary placement: contig name and 0-based start.
 type Placement = Option<(String, u64)>;
 
+/// Where a read comes from: contig, and the stretch its alignment must start in.
+type Origin = Option<(String, u64, u64)>;
+
 /// The true origin in a simulated read's name: a `_`-separated token naming a contig followed
 /// by a number (smalt's `SIM_0_MAL11_001337747_...`, wgsim's `chr1_1000_1500_...`), or, in a
 /// genome of one contig, the first token that is a number (`r0_2716506_+`). The number is
-/// taken as the start, 0- or 1-based alike (the tolerance covers the difference).
-pub fn origin(name: &str, contigs: &[String]) -> Placement {
+/// taken as the start, 0- or 1-based alike (the tolerance covers the difference); a number
+/// right after it and not below it is the end of the simulated fragment (wgsim's), and the
+/// read may then start anywhere from the start to that end.
+pub fn origin(name: &str, contigs: &[String]) -> Origin {
     let tokens: Vec<&str> = name.split(['_', '/', ' ']).collect();
     let number = |t: &str| {
         (!t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
             .then(|| t.parse().ok())
             .flatten()
     };
-    for pair in tokens.windows(2) {
-        if let (Some(c), Some(p)) = (contigs.iter().find(|c| c.as_str() == pair[0]), number(pair[1])) {
-            return Some((c.clone(), p));
+    let span = |k: usize| {
+        let start = number(tokens[k])?;
+        let end = tokens.get(k + 1).and_then(|t| number(t)).filter(|&e| e >= start);
+        Some((start, end.unwrap_or(start)))
+    };
+    for k in 1..tokens.len() {
+        if let (Some(c), Some((s, e))) = (contigs.iter().find(|c| c.as_str() == tokens[k - 1]), span(k)) {
+            return Some((c.clone(), s, e));
         }
     }
     match contigs {
-        [only] => tokens.iter().find_map(|t| number(t)).map(|p| (only.clone(), p)),
+        [only] => (0..tokens.len()).find_map(span).map(|(s, e)| (only.clone(), s, e)),
         _ => None,
     }
 }
@@ -101,26 +116,41 @@ struct Run {
     index_seconds: Option<f64>,
     seconds: f64,
     peak_rss: Option<u64>,
+    /// Per read (mates 1 then mates 2): the primary placement.
     placed: Vec<Placement>,
     exhaustive: Option<(usize, usize)>,
+    proper: Option<usize>,
 }
 
 /// Runs every engine on `plan`'s files; `progress` hears which step runs.
 pub fn run(plan: &MapPlan, progress: &mut dyn FnMut(&str)) -> Result<Vec<MapMeasurement>> {
     let reads = io::read_all(&plan.reads)?;
+    let mates = match &plan.mates {
+        Some(path) => io::read_all(path)?,
+        None => Vec::new(),
+    };
+    if plan.mates.is_some() && mates.len() != reads.len() {
+        return Err(Error::PairCountMismatch {
+            queries: reads.len() as u64,
+            targets: mates.len() as u64,
+        });
+    }
     let genome = io::read_all(&plan.genome)?;
     let contigs: Vec<String> = genome.iter().map(|r| r.id.clone()).collect();
-    let truth: Vec<Placement> = reads.iter().map(|r| origin(&r.id, &contigs)).collect();
+    let all: Vec<&Record> = reads.iter().chain(&mates).collect();
+    let truth: Vec<Origin> = all.iter().map(|r| origin(&r.id, &contigs)).collect();
+    let tol = plan.tolerance;
     let judge = |run: Run| MapMeasurement {
-        reads: reads.len(),
+        reads: all.len(),
         mapped: run.placed.iter().flatten().count(),
         with_origin: truth.iter().flatten().count(),
         at_origin: (truth.iter().zip(&run.placed))
             .filter(|(t, p)| match (t, p) {
-                (Some((tc, tp)), Some((c, p))) => tc == c && tp.abs_diff(*p) <= plan.tolerance,
+                (Some((tc, lo, hi)), Some((c, p))) => tc == c && lo.saturating_sub(tol) <= *p && *p <= hi + tol,
                 _ => false,
             })
             .count(),
+        proper: run.proper,
         engine: run.engine,
         index_seconds: run.index_seconds,
         seconds: run.seconds,
@@ -128,7 +158,11 @@ pub fn run(plan: &MapPlan, progress: &mut dyn FnMut(&str)) -> Result<Vec<MapMeas
         exhaustive: run.exhaustive,
     };
     progress("swgpu");
-    let mut measurements = vec![judge(swgpu(plan, &reads, &genome)?)];
+    let ours = match plan.mates {
+        Some(_) => swgpu_pairs(plan, (&reads, &mates), &genome)?,
+        None => swgpu(plan, &reads, &genome)?,
+    };
+    let mut measurements = vec![judge(ours)];
     if plan.peers {
         let dir = TempDir::new()?;
         for peer in [Peer::Minimap2, Peer::Bowtie2] {
@@ -138,27 +172,80 @@ pub fn run(plan: &MapPlan, progress: &mut dyn FnMut(&str)) -> Result<Vec<MapMeas
             progress(peer.name());
             let fasta = reads.iter().all(|r| r.qual.is_none());
             let (index_seconds, seconds, peak_rss, sam) = peer.run(plan, fasta, &dir.0)?;
+            let (placed, proper) = primary_placements(&sam, (&reads, &mates))?;
             measurements.push(judge(Run {
                 engine: peer.name().to_string(),
                 index_seconds,
                 seconds,
                 peak_rss,
-                placed: primary_placements(&sam, &reads)?,
+                placed,
                 exhaustive: None,
+                proper: plan.mates.is_some().then_some(proper),
             }));
         }
     }
     Ok(measurements)
 }
 
-/// swgpu: the index built in memory, the reads mapped by the CPU backend, the first reads
-/// checked against the full DP.
-fn swgpu(plan: &MapPlan, reads: &[Record], genome: &[Record]) -> Result<Run> {
+/// swgpu's aligner for the benchmark: the DNA defaults, both strands, the CPU backend.
+fn aligner(plan: &MapPlan) -> Result<Aligner> {
     let mut config = AlignerConfig::new(Scoring::default_for(Alphabet::Dna));
     config.strands = StrandMode::Both;
     config.backend = Backend::Cpu;
     config.threads = plan.threads;
-    let aligner = Aligner::new(config)?;
+    Aligner::new(config)
+}
+
+/// swgpu on read pairs: as `swgpu align R1 R2 REF`, the insert size estimated from the first
+/// pairs, whose mapping the first batches reuse.
+fn swgpu_pairs(plan: &MapPlan, (ones, twos): (&[Record], &[Record]), genome: &[Record]) -> Result<Run> {
+    let aligner = aligner(plan)?;
+    reset_peak_rss();
+    let started = Instant::now();
+    let index = Index::build(genome.to_vec(), None, plan.threads)?;
+    let index_seconds = Some(started.elapsed().as_secs_f64());
+    let started = Instant::now();
+    let mapper = Mapper::new(&index, None);
+    let n = crate::pairs::ESTIMATE_PAIRS.min(ones.len());
+    let first = crate::pairs::map_mates(&mapper, &aligner, (&ones[..n], &twos[..n]))?;
+    let insert = crate::pairs::estimate(&first);
+    let mut placements = Vec::with_capacity(ones.len());
+    let batch = crate::pipeline::BATCH;
+    for start in (0..ones.len()).step_by(batch) {
+        let range = start..ones.len().min(start + batch);
+        let pairs = (&ones[range.clone()], &twos[range.clone()]);
+        let loci = match range.end <= n {
+            true => crate::pairs::Loci {
+                ones: first.ones[range.clone()].to_vec(),
+                twos: first.twos[range.clone()].to_vec(),
+                cells: 0,
+            },
+            false => crate::pairs::map_mates(&mapper, &aligner, pairs)?,
+        };
+        placements.extend(crate::pairs::place(&mapper, &aligner, pairs, &loci, insert)?.0);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let primary = |mate: usize| {
+        placements.iter().map(move |p| {
+            let hit = p.hits[mate].first()?;
+            Some((genome[hit.target].id.clone(), hit.alignment.target_start as u64))
+        })
+    };
+    Ok(Run {
+        engine: format!("swgpu ({}) pairs", aligner.name()),
+        index_seconds,
+        seconds,
+        peak_rss: peak_rss(),
+        placed: primary(0).chain(primary(1)).collect(),
+        exhaustive: None,
+        proper: Some(2 * placements.iter().filter(|p| p.proper).count()),
+    })
+}
+
+/// swgpu: the index built in memory, the reads mapped by the CPU backend, the first reads
+/// checked against the full DP.
+fn swgpu(plan: &MapPlan, reads: &[Record], genome: &[Record]) -> Result<Run> {
+    let aligner = aligner(plan)?;
     reset_peak_rss();
     let started = Instant::now();
     let index = Index::build(genome.to_vec(), None, plan.threads)?;
@@ -183,6 +270,7 @@ fn swgpu(plan: &MapPlan, reads: &[Record], genome: &[Record]) -> Result<Run> {
             })
             .collect(),
         exhaustive: None,
+        proper: None,
     };
     // The full DP takes contigs up to the aligner's length cap only.
     let n = plan.exhaustive.min(reads.len());
@@ -237,7 +325,8 @@ impl Peer {
                 let mut cmd = Command::new("minimap2");
                 cmd.args(["-a", "-x", "sr", "--secondary=no", "-t", &threads])
                     .arg(&plan.genome)
-                    .arg(&plan.reads);
+                    .arg(&plan.reads)
+                    .args(&plan.mates);
                 let (seconds, rss) = timed(&mut cmd, Some(&sam), dir)?;
                 Ok((None, seconds, rss, sam))
             }
@@ -250,11 +339,12 @@ impl Peer {
                 map.args(["--local", "-p", &threads])
                     .args(fasta.then_some("-f"))
                     .arg("-x")
-                    .arg(&index)
-                    .arg("-U")
-                    .arg(&plan.reads)
-                    .arg("-S")
-                    .arg(&sam);
+                    .arg(&index);
+                match &plan.mates {
+                    Some(mates) => map.arg("-1").arg(&plan.reads).arg("-2").arg(mates),
+                    None => map.arg("-U").arg(&plan.reads),
+                };
+                map.arg("-S").arg(&sam);
                 let (seconds, rss) = timed(&mut map, None, dir)?;
                 Ok((Some(index_seconds), seconds, rss, sam))
             }
@@ -351,13 +441,15 @@ fn tree_peak_rss(root: u32) -> Option<u64> {
         .max()
 }
 
-/// Each read's primary placement in a peer's SAM file, by read name.
-fn primary_placements(sam: &Path, reads: &[Record]) -> Result<Vec<Placement>> {
+/// Each read's primary placement in a peer's SAM file (mates 1, then mates 2), by read name
+/// and mate, and how many primaries are flagged properly paired.
+fn primary_placements(sam: &Path, (reads, mates): (&[Record], &[Record])) -> Result<(Vec<Placement>, usize)> {
     let text = std::fs::read_to_string(sam).map_err(|source| Error::Io {
         path: sam.to_path_buf(),
         source,
     })?;
-    let mut placed: HashMap<&str, (String, u64)> = HashMap::new();
+    let mut placed: HashMap<(&str, u16), (String, u64)> = HashMap::new();
+    let mut proper = 0;
     for line in text.lines().filter(|l| !l.starts_with('@')) {
         let f: Vec<&str> = line.split('\t').collect();
         let (Some(name), Some(flag), Some(contig), Some(pos)) = (
@@ -370,10 +462,14 @@ fn primary_placements(sam: &Path, reads: &[Record]) -> Result<Vec<Placement>> {
         };
         // Secondary, supplementary and unmapped lines place nothing.
         if flag & (0x100 | 0x800 | 0x4) == 0 && pos > 0 {
-            placed.insert(plain_name(name), (contig.to_string(), pos - 1));
+            placed.insert((plain_name(name), flag & 0xc0), (contig.to_string(), pos - 1));
+            proper += usize::from(flag & 0x3 == 0x3);
         }
     }
-    Ok(reads.iter().map(|r| placed.get(plain_name(&r.id)).cloned()).collect())
+    let (one, two) = if mates.is_empty() { (0, 0) } else { (0x40, 0x80) };
+    let of = |r: &Record, mate| placed.get(&(plain_name(&r.id), mate)).cloned();
+    let all = reads.iter().map(|r| of(r, one)).chain(mates.iter().map(|r| of(r, two)));
+    Ok((all.collect(), proper))
 }
 
 /// A directory removed when dropped.
@@ -399,8 +495,8 @@ impl Drop for TempDir {
 /// The measurements as a Markdown table.
 pub fn table(measurements: &[MapMeasurement]) -> String {
     let mut out = String::from(
-        "| engine | reads | index s | map s | reads/s | peak RSS MB | mapped | at true origin | = full DP |\n\
-         | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+        "| engine | reads | index s | map s | reads/s | peak RSS MB | mapped | at true origin | properly paired | = full DP |\n\
+         | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
     );
     let percent = |n: usize, of: usize| {
         if of == 0 {
@@ -411,7 +507,7 @@ pub fn table(measurements: &[MapMeasurement]) -> String {
     };
     for m in measurements {
         out += &format!(
-            "| {} | {} | {} | {:.2} | {:.0} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {:.2} | {:.0} | {} | {} | {} | {} | {} |\n",
             m.engine,
             m.reads,
             m.index_seconds.map_or("in map s".into(), |s| format!("{s:.2}")),
@@ -420,6 +516,7 @@ pub fn table(measurements: &[MapMeasurement]) -> String {
             m.peak_rss.map_or("n/a".into(), |b| format!("{:.0}", b as f64 / 1e6)),
             percent(m.mapped, m.reads),
             percent(m.at_origin, m.with_origin),
+            m.proper.map_or("n/a".into(), |p| percent(p, m.reads)),
             m.exhaustive.map_or("n/a".into(), |(a, n)| format!("{a}/{n}")),
         );
     }
@@ -443,6 +540,7 @@ pub fn json(measurements: &[MapMeasurement]) -> serde_json::Value {
                 "at_origin": m.at_origin,
                 "exhaustive_agree": m.exhaustive.map(|e| e.0),
                 "exhaustive_checked": m.exhaustive.map(|e| e.1),
+                "proper": m.proper,
             })
         })
         .collect()
@@ -455,14 +553,16 @@ mod tests {
     #[test]
     fn origins_from_simulators_names() {
         let contigs: Vec<String> = ["MAL1", "MAL11"].iter().map(|s| s.to_string()).collect();
-        let at = |c: &str, p| Some((c.to_string(), p));
+        let at = |c: &str, p, q| Some((c.to_string(), p, q));
+        // smalt: the number after the position is below it, so not an end.
         assert_eq!(
             origin("SIM_000000000_MAL11_001337747_10_F_75m/1", &contigs),
-            at("MAL11", 1337747)
+            at("MAL11", 1337747, 1337747)
         );
-        assert_eq!(origin("MAL1_500_900_0:0:0_0:0:0_1/1", &contigs), at("MAL1", 500));
+        assert_eq!(origin("MAL1_500_900_0:0:0_0:0:0_1/1", &contigs), at("MAL1", 500, 900));
         assert_eq!(origin("r0_2716506_+", &contigs), None);
-        assert_eq!(origin("r0_2716506_+", &contigs[..1]), at("MAL1", 2716506));
+        assert_eq!(origin("r0_2716506_+", &contigs[..1]), at("MAL1", 2716506, 2716506));
+        assert_eq!(origin("p3_100_460/2", &contigs[..1]), at("MAL1", 100, 460));
         assert_eq!(origin("read7", &contigs[..1]), None);
         assert_eq!(plain_name("r1/1 extra"), "r1");
         assert_eq!(plain_name("r1"), "r1");

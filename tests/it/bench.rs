@@ -166,4 +166,53 @@ fn the_mapping_workload_places_reads_at_their_origin_and_runs_the_peers() {
         assert!(row["at_origin"].as_u64().unwrap() >= 36, "{row}");
         assert!(row["peak_rss"].as_u64().unwrap() > 0, "{row}");
     }
+    // Pairs: fragments of 300 to 400 bp named as wgsim does (contig, start, end), mate 1
+    // forward from the start, mate 2 reverse from the end.
+    let (mut ones, mut twos) = (String::new(), String::new());
+    for k in 0..30usize {
+        let (c, at, len) = (k % 3, (k * 4_877) % 19_000, 300 + (k * 37) % 100);
+        let fragment = &contigs[c].as_bytes()[at..at + len];
+        let rc: String = fragment[len - 150..]
+            .iter()
+            .rev()
+            .map(|&b| match b {
+                b'A' => 'T',
+                b'C' => 'G',
+                b'G' => 'C',
+                _ => 'A',
+            })
+            .collect();
+        ones += &format!(
+            ">chr{c}_{at}_{}/1\n{}\n",
+            at + len,
+            String::from_utf8_lossy(&fragment[..150])
+        );
+        twos += &format!(">chr{c}_{at}_{}/2\n{rc}\n", at + len);
+    }
+    let (ones, twos) = (file(dir.path(), "1.fa", ones), file(dir.path(), "2.fa", twos));
+    let out = ok(&[
+        "bench",
+        "--reads",
+        s(&ones),
+        "--mates",
+        s(&twos),
+        "--genome",
+        s(&genome),
+        "-t",
+        "2",
+        "--json",
+    ]);
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let rows = rows.as_array().unwrap();
+    if std::env::var("CI").is_ok() {
+        assert_eq!(rows.len(), 3);
+    }
+    for row in rows {
+        assert_eq!((&row["reads"], &row["with_origin"]), (&60.into(), &60.into()), "{row}");
+        assert!(
+            row["at_origin"].as_u64().unwrap() >= 56 && row["proper"].as_u64().unwrap() >= 56,
+            "{row}"
+        );
+    }
+    assert_eq!((&rows[0]["at_origin"], &rows[0]["proper"]), (&60.into(), &60.into()));
 }
