@@ -25,12 +25,15 @@ pub const BATCH: usize = 4096;
 /// written; the reader waits for one.
 pub const IN_FLIGHT: usize = 6;
 
+/// Records read one by one, each or an error.
+pub type RecordStream<'a> = Box<dyn Iterator<Item = Result<Record>> + Send + 'a>;
+
 /// What each query is aligned against.
 pub enum Targets<'a> {
     /// Every query against all of these, keeping the best hits (database search).
     Search(&'a [Record]),
     /// Query `i` against record `i` of this stream (read pairs).
-    Pairs(Box<dyn Iterator<Item = Result<Record>> + Send + 'a>),
+    Pairs(RecordStream<'a>),
     /// Every query (a read) against an indexed genome, exactly above the mapper's minimum
     /// score (see [`crate::index`]).
     Genome(&'a Mapper<'a>),
@@ -44,7 +47,7 @@ pub struct Mates<'a> {
     /// The genome.
     pub mapper: &'a Mapper<'a>,
     /// Mate 2's records and their file's name (for messages).
-    pub mates: Option<(Box<dyn Iterator<Item = Result<Record>> + Send + 'a>, std::path::PathBuf)>,
+    pub mates: Option<(RecordStream<'a>, std::path::PathBuf)>,
     /// The insert size; `None`: estimated from the first [`ESTIMATE_PAIRS`] pairs.
     pub insert: Option<InsertSize>,
     /// Whether mate 2's name must be mate 1's (after a `/1` or `/2` suffix); without the
@@ -501,7 +504,7 @@ fn interleaved_batch(queries: &mut FastxReader, want: usize, check_names: bool) 
 /// The next `want` queries and, record for record, the targets of `stream`.
 fn lockstep_batch(
     queries: &mut FastxReader,
-    stream: &mut Box<dyn Iterator<Item = Result<Record>> + Send + '_>,
+    stream: &mut RecordStream<'_>,
     want: usize,
     ranged: bool,
 ) -> (Option<BatchRead>, Option<Error>) {
