@@ -598,12 +598,7 @@ fn align(args: &AlignArgs, command_line: &str, stop: &AtomicBool) -> Result<Outc
     let written = std::cell::Cell::new(0);
     let run = || -> swgpu::Result<Summary> {
         writer.write_header().map_err(swgpu::Error::Output)?;
-        let mates = mates.map(|(reader, path)| {
-            (
-                Box::new(reader) as Box<dyn Iterator<Item = swgpu::Result<Record>> + Send>,
-                path,
-            )
-        });
+        let mates = mates.map(|(reader, path)| (Box::new(reader) as pipeline::RecordStream, path));
         let targets = match (&mapper, stream) {
             (Some(mapper), _) if paired => Targets::Mates(pipeline::Mates {
                 mapper,
