@@ -467,7 +467,12 @@ fn primary_placements(sam: &Path, (reads, mates): (&[Record], &[Record])) -> Res
         }
     }
     let (one, two) = if mates.is_empty() { (0, 0) } else { (0x40, 0x80) };
-    let of = |r: &Record, mate| placed.get(&(plain_name(&r.id), mate)).cloned();
+    // A peer that did not pair two mates (minimap2 pairs only mates named alike) flags
+    // neither as mate 1 or 2.
+    let of = |r: &Record, mate| {
+        let name = plain_name(&r.id);
+        placed.get(&(name, mate)).or_else(|| placed.get(&(name, 0))).cloned()
+    };
     let all = reads.iter().map(|r| of(r, one)).chain(mates.iter().map(|r| of(r, two)));
     Ok((all.collect(), proper))
 }
