@@ -59,6 +59,13 @@ fn all_cpus(threads: Option<usize>) -> usize {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum OrientationArg {
+    Fr,
+    Rf,
+    Ff,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum ModeArg {
     Local,
     Global,
@@ -206,6 +213,10 @@ struct AlignArgs {
     /// mates apart); both mates' lines then carry mate 1's name.
     #[arg(long)]
     any_mate_names: bool,
+    /// How the mates of a proper pair lie: fr (facing, Illumina paired-end), rf (facing away,
+    /// mate pairs), ff (one strand, mate 1 first).
+    #[arg(long, value_enum, default_value = "fr")]
+    orientation: OrientationArg,
     /// Insert size of read pairs, MEAN,SD [default: estimated from the first 10,000 pairs].
     #[arg(short = 'I', long, value_parser = parse_insert)]
     insert: Option<swgpu::pairs::InsertSize>,
@@ -605,6 +616,11 @@ fn align(args: &AlignArgs, command_line: &str, stop: &AtomicBool) -> Result<Outc
                 mates,
                 insert: args.insert,
                 check_names: !args.any_mate_names,
+                orientation: match args.orientation {
+                    OrientationArg::Fr => swgpu::pairs::Orientation::Fr,
+                    OrientationArg::Rf => swgpu::pairs::Orientation::Rf,
+                    OrientationArg::Ff => swgpu::pairs::Orientation::Ff,
+                },
             }),
             (Some(mapper), _) => Targets::Genome(mapper),
             (None, Some(stream)) => Targets::Pairs(Box::new(stream)),

@@ -1,6 +1,9 @@
 //! Paired-end reads against an indexed genome: each mate mapped with the single-end guarantee
 //! ([`crate::index`]), then the pair placed together by the rule below, with the other mate
-//! rescued by exact alignment near a placed one. FR libraries (Illumina paired-end).
+//! rescued by exact alignment near a placed one. The library's [`Orientation`] is FR
+//! (Illumina paired-end) unless told otherwise; every rule below is the FR rule applied to
+//! the mates' template strands ([`Orientation::template`]: RF flips both mates' strands, FF
+//! mate 2's).
 //!
 //! **Template length.** As `samtools fixmate` computes it: from this mate's 5' end to its
 //! mate's, where a forward alignment's 5' end is its start and a reverse one's its end
@@ -14,9 +17,11 @@
 //! give the range `[mean - 4 sd, mean + 4 sd]` (at least 1). With fewer than [`MIN_PAIRS`] such
 //! pairs the range is unknown: no pair is proper and no mate is rescued.
 //!
-//! **Proper pair.** Two placements on one contig, one forward and one reverse, the forward
-//! one starting before the reverse one ends, with TLEN in the range. (`samtools fixmate`'s own
-//! check, forward first, is implied.)
+//! **Proper pair.** Two placements on one contig, one template-forward and one
+//! template-reverse, the template-forward one starting before the other ends, with the insert
+//! size (from that start to the other's end; in FR the TLEN) in the range. In FR,
+//! `samtools fixmate`'s own check (forward first) is implied; for RF and FF run it with `-p`,
+//! as its check knows FR only.
 //!
 //! **Placement.** Candidates: every proper combination of the two mates' loci (each mate's
 //! best [`LOCI`] loci by the single-end rule) and, when there is none, the rescued ones: for
@@ -88,6 +93,43 @@ impl InsertSize {
     }
 }
 
+/// How the mates of a proper pair lie (as bwa's and bowtie2's `--fr`, `--rf`, `--ff`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Orientation {
+    /// Mate 1 forward upstream of mate 2 reverse, or the mirror: facing each other (Illumina
+    /// paired-end).
+    #[default]
+    Fr,
+    /// The reverse mate upstream of the forward one: facing away (mate-pair libraries).
+    Rf,
+    /// Both on one strand, mate 1 upstream of mate 2 on it.
+    Ff,
+}
+
+impl Orientation {
+    /// The strand of mate `mate` (0 or 1) aligned on `strand` as an FR library would have it:
+    /// Rf flips both mates, Ff mate 2. The rules below are FR rules on these strands.
+    fn template(self, mate: usize, strand: Strand) -> Strand {
+        let flip = match self {
+            Orientation::Fr => false,
+            Orientation::Rf => true,
+            Orientation::Ff => mate == 1,
+        };
+        match (flip, strand) {
+            (false, s) => s,
+            (true, Strand::Forward) => Strand::Reverse,
+            (true, Strand::Reverse) => Strand::Forward,
+        }
+    }
+}
+
+/// What makes a pair proper: the insert range and the orientation.
+#[derive(Debug, Clone, Copy)]
+struct Rule {
+    range: (i64, i64),
+    orientation: Orientation,
+}
+
 /// A mate's 5' end on the reference (see the module docs).
 fn five_prime(a: &Alignment) -> i64 {
     match a.strand {
@@ -101,25 +143,36 @@ pub fn tlen(a: &Alignment, b: &Alignment) -> i64 {
     five_prime(b) - five_prime(a)
 }
 
-/// Whether hits `a` and `b` form a proper pair within `range`.
-fn proper(a: &Hit, b: &Hit, (lo, hi): (i64, i64)) -> bool {
-    let (f, r) = match (a.alignment.strand, b.alignment.strand) {
+/// The insert size of mate 1 at `a` and mate 2 at `b` if they form a pair in `orientation`:
+/// one contig, template strands (see [`Orientation::template`]) opposite, the template-forward
+/// mate starting before the other ends; the length from its start to the other's end.
+fn insert_of(a: &Hit, b: &Hit, orientation: Orientation) -> Option<i64> {
+    let strands = (
+        orientation.template(0, a.alignment.strand),
+        orientation.template(1, b.alignment.strand),
+    );
+    let (f, r) = match strands {
         (Strand::Forward, Strand::Reverse) => (&a.alignment, &b.alignment),
         (Strand::Reverse, Strand::Forward) => (&b.alignment, &a.alignment),
-        _ => return false,
+        _ => return None,
     };
-    let t = tlen(f, r);
-    a.target == b.target && f.target_start < r.target_end && lo <= t && t <= hi
+    (a.target == b.target && f.target_start < r.target_end).then(|| r.target_end as i64 - f.target_start as i64)
 }
 
-/// The template length of a confidently placed pair for the estimate: each mate's only
-/// placement of MAPQ at least 20, forward before reverse on one contig.
-fn confident_tlen(hits: [&[Hit]; 2]) -> Option<i64> {
+/// Whether mate 1 at `a` and mate 2 at `b` form a proper pair by `rule`.
+fn proper(a: &Hit, b: &Hit, rule: Rule) -> bool {
+    let (lo, hi) = rule.range;
+    insert_of(a, b, rule.orientation).is_some_and(|t| lo <= t && t <= hi)
+}
+
+/// The insert size of a confidently placed pair for the estimate: each mate's only placement
+/// of MAPQ at least 20, together a pair in `orientation`.
+fn confident_insert(hits: [&[Hit]; 2], orientation: Orientation) -> Option<i64> {
     let (a, b) = (hits[0].first()?, hits[1].first()?);
     if a.mapq? < 20 || b.mapq? < 20 {
         return None;
     }
-    proper(a, b, (1, i64::MAX)).then(|| tlen(&a.alignment, &b.alignment).abs())
+    insert_of(a, b, orientation)
 }
 
 /// The lowest score a rescued mate of `m` residues may have: bowtie2's default minimum in
@@ -184,9 +237,9 @@ pub fn map_mates(mapper: &Mapper<'_>, aligner: &Aligner, (ones, twos): (&[Record
 
 /// The insert size estimated from the confidently placed pairs of `loci` (see the module
 /// docs).
-pub fn estimate(loci: &Loci) -> Option<InsertSize> {
+pub fn estimate(loci: &Loci, orientation: Orientation) -> Option<InsertSize> {
     let tlens = (loci.ones.iter().zip(&loci.twos))
-        .filter_map(|(a, b)| confident_tlen([a, b]))
+        .filter_map(|(a, b)| confident_insert([a, b], orientation))
         .collect();
     InsertSize::estimate(tlens)
 }
@@ -200,18 +253,22 @@ pub fn place(
     pairs: (&[Record], &[Record]),
     loci: &Loci,
     insert: Option<InsertSize>,
+    orientation: Orientation,
 ) -> Result<(Vec<PairPlacement>, u64)> {
     let (ones, twos) = pairs;
     let (loci1, loci2) = (&loci.ones, &loci.twos);
     let mut cells = 0;
     let mut candidates: Vec<Vec<Candidate>> = Vec::with_capacity(ones.len());
-    let range = insert.map(|i| i.range());
+    let rule = insert.map(|i| Rule {
+        range: i.range(),
+        orientation,
+    });
     for k in 0..ones.len() {
         let mut found = Vec::new();
-        if let Some(range) = range {
+        if let Some(rule) = rule {
             for a in &loci1[k] {
                 for b in &loci2[k] {
-                    if proper(a, b, range) {
+                    if proper(a, b, rule) {
                         found.push(Candidate {
                             hits: [a.clone(), b.clone()],
                             rescued: [false; 2],
@@ -223,7 +280,7 @@ pub fn place(
         candidates.push(found);
     }
     // Rescue for the pairs without a proper combination, all windows aligned at once.
-    if let Some(range) = range {
+    if let Some(rule) = rule {
         let mut jobs = Vec::new();
         for k in 0..ones.len() {
             if !candidates[k].is_empty() {
@@ -232,7 +289,7 @@ pub fn place(
             for (anchor_mate, anchor) in [(0, loci1[k].first()), (1, loci2[k].first())] {
                 let Some(anchor) = anchor else { continue };
                 let other = if anchor_mate == 0 { &twos[k] } else { &ones[k] };
-                if let Some(job) = rescue_window(mapper, aligner, anchor, other, range) {
+                if let Some(job) = rescue_window(mapper, aligner, (anchor, anchor_mate), other, rule) {
                     jobs.push((k, anchor_mate, anchor.clone(), job));
                 }
             }
@@ -267,11 +324,11 @@ pub fn place(
                 mapq: Some(0),
                 second_best: None,
             };
-            if proper(&anchor, &rescued, range) {
-                let (hits, rescued_flags) = match anchor_mate {
-                    0 => ([anchor, rescued], [false, true]),
-                    _ => ([rescued, anchor], [true, false]),
-                };
+            let (hits, rescued_flags) = match anchor_mate {
+                0 => ([anchor, rescued], [false, true]),
+                _ => ([rescued, anchor], [true, false]),
+            };
+            if proper(&hits[0], &hits[1], rule) {
                 candidates[k].push(Candidate {
                     hits,
                     rescued: rescued_flags,
@@ -299,33 +356,36 @@ struct RescueJob {
     end: usize,
 }
 
-/// Where the mate of `anchor` must lie for a proper pair within `range`: opposite strand, its
-/// 5' end `lo..=hi` from the anchor's, and its alignment at most [`reach`] long.
+/// Where the mate of `anchor` (mate `anchor_mate`) must lie for a proper pair by `rule`: the
+/// opposite template strand, its far end `lo..=hi` from the anchor's near end, and its
+/// alignment at most [`reach`] long.
 fn rescue_window(
     mapper: &Mapper<'_>,
     aligner: &Aligner,
-    anchor: &Hit,
+    (anchor, anchor_mate): (&Hit, usize),
     other: &Record,
-    (lo, hi): (i64, i64),
+    rule: Rule,
 ) -> Option<RescueJob> {
+    let (lo, hi) = rule.range;
     let m = other.seq.len();
     let span = reach(m, rescue_floor(m), &aligner.config().scoring) as i64;
     let len = mapper.index().contigs()[anchor.target].len as i64;
     let a = &anchor.alignment;
-    let (strand, start, end) = match a.strand {
-        // The mate is reverse and ends at start + lo ..= start + hi.
+    let (template, start, end) = match rule.orientation.template(anchor_mate, a.strand) {
+        // The mate is template-reverse and ends at start + lo ..= start + hi.
         Strand::Forward => (
             Strand::Reverse,
             a.target_start as i64 + lo - span,
             a.target_start as i64 + hi,
         ),
-        // The mate is forward and starts at end - hi ..= end - lo.
+        // The mate is template-forward and starts at end - hi ..= end - lo.
         Strand::Reverse => (
             Strand::Forward,
             a.target_end as i64 - hi,
             a.target_end as i64 - lo + span,
         ),
     };
+    let strand = rule.orientation.template(1 - anchor_mate, template);
     let (start, end) = (start.clamp(0, len) as usize, end.clamp(0, len) as usize);
     if start >= end || m == 0 {
         return None;
@@ -422,14 +482,30 @@ mod tests {
         let (f, r) = (at(100, 250, Strand::Forward), at(250, 400, Strand::Reverse));
         assert_eq!((tlen(&f, &r), tlen(&r, &f)), (300, -300));
         let hit = |a: &Alignment| Hit::new(0, a.clone());
-        assert!(proper(&hit(&f), &hit(&r), (300, 300)));
-        assert!(proper(&hit(&r), &hit(&f), (1, 1000)));
-        assert!(!proper(&hit(&f), &hit(&r), (1, 299)));
-        // Reverse before forward (RF), same strands, other contigs: never proper.
+        let rule = |lo, hi, orientation| Rule {
+            range: (lo, hi),
+            orientation,
+        };
+        let fr = |lo, hi| rule(lo, hi, Orientation::Fr);
+        assert!(proper(&hit(&f), &hit(&r), fr(300, 300)));
+        assert!(proper(&hit(&r), &hit(&f), fr(1, 1000)));
+        assert!(!proper(&hit(&f), &hit(&r), fr(1, 299)));
+        // Reverse before forward, same strands, other contigs: never proper in FR.
         let (r2, f2) = (at(0, 150, Strand::Reverse), at(200, 350, Strand::Forward));
-        assert!(!proper(&hit(&r2), &hit(&f2), (1, 1000)));
-        assert!(!proper(&hit(&f), &hit(&f2), (1, 1000)));
-        assert!(!proper(&hit(&f), &Hit::new(1, r.clone()), (1, 1000)));
+        assert!(!proper(&hit(&r2), &hit(&f2), fr(1, 1000)));
+        assert!(!proper(&hit(&f), &hit(&f2), fr(1, 1000)));
+        assert!(!proper(&hit(&f), &Hit::new(1, r.clone()), fr(1, 1000)));
+        // Reverse before forward is RF, both mates, 350 long.
+        for (a, b) in [(&r2, &f2), (&f2, &r2)] {
+            assert!(proper(&hit(a), &hit(b), rule(350, 350, Orientation::Rf)));
+            assert!(!proper(&hit(a), &hit(b), rule(1, 1000, Orientation::Ff)));
+        }
+        // FF: mate 1 upstream on the forward strand, or downstream on the reverse one.
+        let (f3, r3) = (at(400, 550, Strand::Forward), at(400, 550, Strand::Reverse));
+        assert!(proper(&hit(&f), &hit(&f3), rule(450, 450, Orientation::Ff)));
+        assert!(!proper(&hit(&f3), &hit(&f), rule(1, 1000, Orientation::Ff)));
+        assert!(proper(&hit(&r3), &hit(&r), rule(300, 300, Orientation::Ff)));
+        assert!(!proper(&hit(&f), &hit(&f3), rule(1, 1000, Orientation::Rf)));
         assert_eq!(rescue_floor(150), 61);
     }
 }

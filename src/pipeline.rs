@@ -9,7 +9,7 @@ use crate::alignment::{Alignment, Hit};
 use crate::error::{Error, Result};
 use crate::index::Mapper;
 use crate::io::{AlignmentWriter, FastxReader, Record, TargetRef};
-use crate::pairs::{ESTIMATE_PAIRS, InsertSize, Loci, PairPlacement};
+use crate::pairs::{ESTIMATE_PAIRS, InsertSize, Loci, Orientation, PairPlacement};
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -50,6 +50,8 @@ pub struct Mates<'a> {
     pub mates: Option<(RecordStream<'a>, std::path::PathBuf)>,
     /// The insert size; `None`: estimated from the first [`ESTIMATE_PAIRS`] pairs.
     pub insert: Option<InsertSize>,
+    /// How the mates of a proper pair lie.
+    pub orientation: Orientation,
     /// Whether mate 2's name must be mate 1's (after a `/1` or `/2` suffix); without the
     /// check, records pair by order alone (simulators such as smalt name mates apart).
     pub check_names: bool,
@@ -61,7 +63,7 @@ enum Shape<'a> {
     Search(&'a [Record]),
     Pairs,
     Genome(&'a Mapper<'a>),
-    Mates(&'a Mapper<'a>, Option<InsertSize>),
+    Mates(&'a Mapper<'a>, Option<InsertSize>, Orientation),
 }
 
 impl<'a> Shape<'a> {
@@ -70,7 +72,7 @@ impl<'a> Shape<'a> {
         match self {
             Shape::Search(targets) => (&targets[hit.target]).into(),
             Shape::Pairs => (&batch.targets[k]).into(),
-            Shape::Genome(mapper) | Shape::Mates(mapper, _) => TargetRef {
+            Shape::Genome(mapper) | Shape::Mates(mapper, ..) => TargetRef {
                 id: &mapper.index().contigs()[hit.target].name,
                 seq: mapper.index().contig_seq(hit.target),
             },
@@ -221,18 +223,23 @@ pub fn run(
                 "a shard cannot split read pairs: split the input files instead".into(),
             ));
         }
-        Targets::Mates(Mates { mapper, insert, .. }) => match insert {
-            Some(insert) => Shape::Mates(mapper, Some(*insert)),
+        Targets::Mates(Mates {
+            mapper,
+            insert,
+            orientation,
+            ..
+        }) => match insert {
+            Some(insert) => Shape::Mates(mapper, Some(*insert), *orientation),
             None => {
-                let mapper: &Mapper<'_> = mapper;
+                let (mapper, orientation): (&Mapper<'_>, Orientation) = (mapper, *orientation);
                 let (read, error) = next_batch(&mut queries, &mut targets, ESTIMATE_PAIRS, false);
                 let loci = match &read {
                     Some((ones, twos, _)) => crate::pairs::map_mates(mapper, first_engine, (ones, twos))?,
                     None => Loci::default(),
                 };
-                let insert = crate::pairs::estimate(&loci);
+                let insert = crate::pairs::estimate(&loci, orientation);
                 prelude = Some(Prelude { read, error, loci });
-                Shape::Mates(mapper, insert)
+                Shape::Mates(mapper, insert, orientation)
             }
         },
     };
@@ -329,7 +336,7 @@ pub fn run(
             query_bytes: (0, query_size),
             batches: vec![0; engines.len()],
             insert: match shape {
-                Shape::Mates(_, insert) => insert,
+                Shape::Mates(_, insert, _) => insert,
                 _ => None,
             },
             ..Summary::default()
@@ -607,13 +614,13 @@ fn align(aligner: &Aligner, engine: usize, shape: Shape<'_>, min_score: Option<i
             (mapped.hits, mapped.cells)
         }
         // The mapper's guarantee holds for each mate; the rescued mates are below it.
-        Shape::Mates(mapper, insert) => {
+        Shape::Mates(mapper, insert, orientation) => {
             let pairs = (batch.queries.as_slice(), batch.targets.as_slice());
             let loci = match &batch.loci {
                 Some(loci) => loci,
                 None => &crate::pairs::map_mates(mapper, aligner, pairs)?,
             };
-            let (mates, rescue_cells) = crate::pairs::place(mapper, aligner, pairs, loci, insert)?;
+            let (mates, rescue_cells) = crate::pairs::place(mapper, aligner, pairs, loci, insert, orientation)?;
             let cells = loci.cells + rescue_cells;
             return Ok(Aligned {
                 batch,

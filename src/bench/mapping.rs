@@ -208,7 +208,8 @@ fn swgpu_pairs(plan: &MapPlan, (ones, twos): (&[Record], &[Record]), genome: &[R
     let mapper = Mapper::new(&index, None);
     let n = crate::pairs::ESTIMATE_PAIRS.min(ones.len());
     let first = crate::pairs::map_mates(&mapper, &aligner, (&ones[..n], &twos[..n]))?;
-    let insert = crate::pairs::estimate(&first);
+    let fr = crate::pairs::Orientation::Fr;
+    let insert = crate::pairs::estimate(&first, fr);
     let mut placements = Vec::with_capacity(ones.len());
     let batch = crate::pipeline::BATCH;
     for start in (0..ones.len()).step_by(batch) {
@@ -222,7 +223,7 @@ fn swgpu_pairs(plan: &MapPlan, (ones, twos): (&[Record], &[Record]), genome: &[R
             },
             false => crate::pairs::map_mates(&mapper, &aligner, pairs)?,
         };
-        placements.extend(crate::pairs::place(&mapper, &aligner, pairs, &loci, insert)?.0);
+        placements.extend(crate::pairs::place(&mapper, &aligner, pairs, &loci, insert, fr)?.0);
     }
     let seconds = started.elapsed().as_secs_f64();
     let primary = |mate: usize| {

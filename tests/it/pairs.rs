@@ -71,6 +71,25 @@ fn pair_fields_are_what_samtools_fixmate_sets() {
         .unwrap();
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     assert_eq!(sam_records(&std::fs::read_to_string(&fixed).unwrap()), records);
+    // fixmate -m (mate scores), sort, markdup: the duplicate-marking chain runs on the output
+    // as it is (no sort by name first).
+    let samtools = |args: &[&str]| {
+        let run = std::process::Command::new("samtools").args(args).output().unwrap();
+        assert!(
+            run.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+    };
+    let (scored, sorted, marked) = (
+        dir.path().join("m.bam"),
+        dir.path().join("s.bam"),
+        dir.path().join("d.bam"),
+    );
+    samtools(&["fixmate", "-m", s(&path), s(&scored)]);
+    samtools(&["sort", "-o", s(&sorted), s(&scored)]);
+    samtools(&["markdup", s(&sorted), s(&marked)]);
+    samtools(&["quickcheck", s(&marked)]);
     let flagstat = std::process::Command::new("samtools")
         .args(["flagstat", s(&path)])
         .output()
@@ -271,6 +290,64 @@ fn mates_that_disagree_or_run_out_are_refused_at_the_record() {
             String::from_utf8_lossy(&run.stderr).contains(message),
             "{args:?}: {}",
             String::from_utf8_lossy(&run.stderr)
+        );
+    }
+}
+
+/// RF (facing away) and FF (one strand) libraries: their pairs are proper with their own
+/// `--orientation` and not as FR, and a mate below the minimum is rescued on the strand the
+/// orientation gives it.
+#[test]
+fn other_orientations_pair_and_rescue_on_their_own_strands() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut state = 23u64;
+    let genome = dna(&mut state, 20_000);
+    let fasta = file(dir.path(), "g.fa", format!(">g\n{genome}\n"));
+    let reference = dir.path().join("g.swi");
+    ok(&["index", s(&fasta), "-o", s(&reference)]);
+    let damaged = |seq: &str| -> String {
+        let mut b = seq.as_bytes().to_vec();
+        for k in (5..b.len()).step_by(10) {
+            b[k] = if b[k] == b'A' { b'C' } else { b'A' };
+        }
+        String::from_utf8(b).unwrap()
+    };
+    for (orientation, flip1, flip2, flags) in [("rf", true, false, ["83", "163"]), ("ff", false, false, ["67", "131"])]
+    {
+        let strand = |seq: &str, flip: bool| if flip { revcomp(seq) } else { seq.to_string() };
+        let (mut ones, mut twos) = (Vec::new(), Vec::new());
+        for k in 0..13 {
+            let at = 1000 + 1400 * k;
+            let (left, right) = (&genome[at..at + 150], &genome[at + 200..at + 350]);
+            let right = if k == 12 { damaged(right) } else { right.to_string() };
+            ones.push((format!("p{k}/1"), strand(left, flip1)));
+            twos.push((format!("p{k}/2"), strand(&right, flip2)));
+        }
+        let one = file(dir.path(), "1.fq", fastq(&ones));
+        let two = file(dir.path(), "2.fq", fastq(&twos));
+        let sam = sam_records(&ok(&[
+            "align",
+            "-q",
+            "--orientation",
+            orientation,
+            s(&one),
+            s(&two),
+            s(&reference),
+        ]));
+        assert_eq!(sam.len(), 26);
+        for pair in sam.chunks(2) {
+            assert_eq!(
+                [pair[0][1].as_str(), pair[1][1].as_str()],
+                flags,
+                "{orientation}: {pair:?}"
+            );
+        }
+        // The damaged mate scores below the minimum alone; rescued, it starts at 1000 + 1400 * 12 + 200.
+        assert_eq!(sam[25][3], "18001", "{:?}", sam[25]);
+        let as_fr = sam_records(&ok(&["align", "-q", s(&one), s(&two), s(&reference)]));
+        assert!(
+            as_fr.iter().all(|r| r[1].parse::<u16>().unwrap() & 0x2 == 0),
+            "{orientation} as FR"
         );
     }
 }
