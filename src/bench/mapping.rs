@@ -196,14 +196,20 @@ fn aligner(plan: &MapPlan) -> Result<Aligner> {
     Aligner::new(config)
 }
 
-/// swgpu on read pairs: as `swgpu align R1 R2 REF`, the insert size estimated from the first
-/// pairs, whose mapping the first batches reuse.
-fn swgpu_pairs(plan: &MapPlan, (ones, twos): (&[Record], &[Record]), genome: &[Record]) -> Result<Run> {
+/// The aligner, and the index built in memory with its seconds, the peak RSS counted from
+/// here.
+fn setup(plan: &MapPlan, genome: &[Record]) -> Result<(Aligner, Index, Option<f64>)> {
     let aligner = aligner(plan)?;
     reset_peak_rss();
     let started = Instant::now();
     let index = Index::build(genome.to_vec(), None, plan.threads)?;
-    let index_seconds = Some(started.elapsed().as_secs_f64());
+    Ok((aligner, index, Some(started.elapsed().as_secs_f64())))
+}
+
+/// swgpu on read pairs: as `swgpu align R1 R2 REF`, the insert size estimated from the first
+/// pairs, whose mapping the first batches reuse.
+fn swgpu_pairs(plan: &MapPlan, (ones, twos): (&[Record], &[Record]), genome: &[Record]) -> Result<Run> {
+    let (aligner, index, index_seconds) = setup(plan, genome)?;
     let started = Instant::now();
     let mapper = Mapper::new(&index, None);
     let n = crate::pairs::ESTIMATE_PAIRS.min(ones.len());
@@ -246,11 +252,7 @@ fn swgpu_pairs(plan: &MapPlan, (ones, twos): (&[Record], &[Record]), genome: &[R
 /// swgpu: the index built in memory, the reads mapped by the CPU backend, the first reads
 /// checked against the full DP.
 fn swgpu(plan: &MapPlan, reads: &[Record], genome: &[Record]) -> Result<Run> {
-    let aligner = aligner(plan)?;
-    reset_peak_rss();
-    let started = Instant::now();
-    let index = Index::build(genome.to_vec(), None, plan.threads)?;
-    let index_seconds = Some(started.elapsed().as_secs_f64());
+    let (aligner, index, index_seconds) = setup(plan, genome)?;
     let started = Instant::now();
     let mapper = Mapper::new(&index, None);
     let mut hits: Vec<Vec<Hit>> = Vec::with_capacity(reads.len());
