@@ -250,6 +250,13 @@ struct AlignArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value = "sam")]
     format: FormatArg,
+    /// SAM: a read group header line, as bwa's (`'@RG\tID:x\tSM:y'`); every record gets
+    /// `RG:Z:x`.
+    #[arg(short = 'R', long, value_name = "LINE")]
+    read_group: Option<String>,
+    /// SAM: header lines to add, given as a line or a file of lines (repeatable).
+    #[arg(short = 'H', long = "header", value_name = "LINE|FILE")]
+    header_lines: Vec<String>,
     /// Output file [default: stdout]; a regular file is written as FILE.PID-K.partial and
     /// renamed when the run succeeds (devices and pipes such as /dev/null are written in place).
     #[arg(short, long)]
@@ -420,6 +427,25 @@ struct Outcome {
     written_to: Option<PathBuf>,
 }
 
+/// `-R` and `-H` (a line, or a file of lines), for SAM output only.
+fn sam_header(args: &AlignArgs, format: Format) -> Result<io::SamHeader> {
+    if format != Format::Sam && (args.read_group.is_some() || !args.header_lines.is_empty()) {
+        bail!("-R and -H add to a SAM header: they need -f sam");
+    }
+    let mut lines = Vec::new();
+    for given in &args.header_lines {
+        let path = Path::new(given);
+        match given.starts_with('@') || !path.is_file() {
+            true => lines.push(given.clone()),
+            false => {
+                let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {given}"))?;
+                lines.extend(text.lines().filter(|l| !l.is_empty()).map(str::to_string));
+            }
+        }
+    }
+    Ok(io::SamHeader::new(args.read_group.as_deref(), &lines)?)
+}
+
 /// `-I MEAN,SD`.
 fn parse_insert(text: &str) -> std::result::Result<swgpu::pairs::InsertSize, String> {
     let parsed = text
@@ -470,6 +496,7 @@ fn align(args: &AlignArgs, command_line: &str, stop: &AtomicBool) -> Result<Outc
         FormatArg::Blast6 => Format::Blast6,
         FormatArg::Jsonl => Format::Jsonl,
     };
+    let header = sam_header(args, format)?;
     // Every input is read once, as a stream. Search keeps the targets in memory. Pairs stream
     // them, unless the format needs every name first (SAM's @SQ lines, BLAST's database length)
     // or a shard needs their count and the targets cannot be read twice (a pipe): then they are
@@ -601,6 +628,7 @@ fn align(args: &AlignArgs, command_line: &str, stop: &AtomicBool) -> Result<Outc
         targets: &infos,
         scoring: &config.scoring,
         command_line,
+        header: &header,
     };
     let inputs: Vec<&Path> = args.inputs.iter().map(PathBuf::as_path).collect();
     let mut output = Output::new(args.output.as_deref(), &inputs)?;
@@ -967,7 +995,20 @@ fn watch_signals(stop: Arc<AtomicBool>, signal: Arc<AtomicUsize>) -> std::io::Re
     Ok(())
 }
 
+/// Turns Mesa's Vulkan device-select layer off unless the user picks a device through it
+/// (`MESA_VK_DEVICE_SELECT`): while the adapters are listed it connects to the Wayland display
+/// to find a desktop's GPU, and without a session (a batch job) libwayland prints "error:
+/// XDG_RUNTIME_DIR is invalid or not set", an error that is not swgpu's. swgpu chooses its
+/// adapter itself.
+fn quiet_device_select() {
+    if std::env::var_os("NODEVICE_SELECT").is_none() && std::env::var_os("MESA_VK_DEVICE_SELECT").is_none() {
+        // SAFETY: the first thing `main` does, before any other thread exists.
+        unsafe { std::env::set_var("NODEVICE_SELECT", "1") };
+    }
+}
+
 fn main() {
+    quiet_device_select();
     let cli = Cli::parse();
     let args: Vec<String> = std::env::args().collect();
     let (stop, signal) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicUsize::new(0)));

@@ -75,6 +75,7 @@ fuzz_target!(|data: &[u8]| {
                 targets: &infos,
                 scoring: &scoring,
                 command_line: "fuzz",
+                header: &swgpu::io::SamHeader::default(),
             };
             let mut sam = Vec::new();
             let mut writer = io::writer(Format::Sam, ctx, Box::new(&mut sam));

@@ -356,10 +356,12 @@ impl std::io::Write for CountingSink {
 /// every engine's timing includes.
 fn write_sam(queries: &[Record], hits: &[Vec<Hit>], targets: &[Record], scoring: &Scoring) -> Result<()> {
     let infos: Vec<TargetInfo> = targets.iter().map(TargetInfo::of).collect();
+    let header = io::SamHeader::default();
     let ctx = OutputContext {
         targets: &infos,
         scoring,
         command_line: "swgpu bench",
+        header: &header,
     };
     let mut writer = io::writer(Format::Sam, ctx, Box::new(CountingSink(0)));
     writer.write_header().map_err(Error::Output)?;

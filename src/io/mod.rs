@@ -64,6 +64,79 @@ impl<'a> From<&'a Record> for TargetRef<'a> {
     }
 }
 
+/// Lines a user adds to a SAM header, and the read group every record then belongs to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SamHeader {
+    lines: Vec<String>,
+    read_group: Option<String>,
+}
+
+impl SamHeader {
+    /// A read group line (bwa's `-R`: `@RG` with an `ID`, every record gets `RG:Z:ID`) and
+    /// further header lines (`@RG`, `@CO`, `@PG` and other types; not `@HD` or `@SQ`, which
+    /// swgpu writes). A literal `\t` stands for a tab. Each line must be SAM's: `@` and two
+    /// letters, then `TAG:VALUE` fields (any text for `@CO`); read group IDs must differ.
+    ///
+    /// ```
+    /// let h = swgpu::io::SamHeader::new(Some(r"@RG\tID:run1\tSM:NA12878"), &[]).unwrap();
+    /// assert_eq!(h.read_group(), Some("run1"));
+    /// assert!(swgpu::io::SamHeader::new(Some("@RG\tSM:x"), &[]).is_err());
+    /// ```
+    pub fn new(read_group: Option<&str>, lines: &[String]) -> crate::Result<SamHeader> {
+        let bad = |line: &str, why: &str| crate::Error::Config(format!("header line '{}': {why}", line.escape_debug()));
+        let mut header = SamHeader::default();
+        let mut ids = std::collections::HashSet::new();
+        let all = read_group
+            .map(|l| (l, true))
+            .into_iter()
+            .chain(lines.iter().map(|l| (l.as_str(), false)));
+        for (given, is_read_group) in all {
+            let line = given.replace("\\t", "\t");
+            let kind = line.get(..3).unwrap_or("");
+            let fields: Vec<&str> = line.split('\t').skip(1).collect();
+            if !(kind.len() == 3 && kind.starts_with('@') && kind[1..].bytes().all(|b| b.is_ascii_alphabetic())) {
+                return Err(bad(
+                    given,
+                    "a SAM header line starts with @ and two letters, as @RG or @CO",
+                ));
+            }
+            if line.len() > 3 && !line[3..].starts_with('\t') || line.contains(['\n', '\r']) {
+                return Err(bad(given, "its fields are separated by tabs (\\t), on one line"));
+            }
+            if kind == "@HD" || kind == "@SQ" {
+                return Err(bad(given, "swgpu writes @HD and @SQ itself"));
+            }
+            if is_read_group && kind != "@RG" {
+                return Err(bad(given, "-R takes an @RG line"));
+            }
+            let field = |f: &&str| {
+                f.len() >= 3 && f.as_bytes()[2] == b':' && f.as_bytes()[..2].iter().all(u8::is_ascii_alphanumeric)
+            };
+            if kind != "@CO" && (fields.is_empty() || !fields.iter().all(field)) {
+                return Err(bad(given, "its fields are TAG:VALUE"));
+            }
+            if kind == "@RG" {
+                let Some(id) = fields.iter().find_map(|f| f.strip_prefix("ID:")) else {
+                    return Err(bad(given, "an @RG line needs an ID:"));
+                };
+                if !ids.insert(id.to_string()) {
+                    return Err(bad(given, "its read group ID is already used"));
+                }
+                if is_read_group {
+                    header.read_group = Some(id.to_string());
+                }
+            }
+            header.lines.push(line);
+        }
+        Ok(header)
+    }
+
+    /// The read group every record belongs to (`RG:Z`).
+    pub fn read_group(&self) -> Option<&str> {
+        self.read_group.as_deref()
+    }
+}
+
 /// What every writer needs to know besides the alignments.
 #[derive(Debug, Clone, Copy)]
 pub struct OutputContext<'a> {
@@ -74,6 +147,8 @@ pub struct OutputContext<'a> {
     pub scoring: &'a Scoring,
     /// The command line, recorded in SAM's @PG header.
     pub command_line: &'a str,
+    /// Header lines and read group for SAM (the other formats have no header).
+    pub header: &'a SamHeader,
 }
 
 /// A sink for alignment results, one call per query, in input order.

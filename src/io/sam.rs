@@ -216,8 +216,12 @@ impl SamWriter<'_> {
         self.mate_tags(mate)
     }
 
-    /// `MQ:i` and `MC:Z` (in `samtools fixmate`'s order), and the line's end.
+    /// `RG:Z`, then `MQ:i` and `MC:Z` (in `samtools fixmate`'s order, so that it keeps the
+    /// tags where they are), and the line's end.
     fn mate_tags(&mut self, mate: &MateFields<'_>) -> io::Result<()> {
+        if let Some(rg) = self.ctx.header.read_group() {
+            write!(self.out, "\tRG:Z:{rg}")?;
+        }
         if let Some(mq) = mate.mate_mapq {
             write!(self.out, "\tMQ:i:{mq}")?;
         }
@@ -241,6 +245,9 @@ impl AlignmentWriter for SamWriter<'_> {
         writeln!(self.out, "@HD\tVN:1.6\tSO:unsorted\tGO:query")?;
         for t in self.ctx.targets {
             writeln!(self.out, "@SQ\tSN:{}\tLN:{}", t.id, t.len)?;
+        }
+        for line in &self.ctx.header.lines {
+            writeln!(self.out, "{line}")?;
         }
         let cl = self.ctx.command_line.replace(['\t', '\n'], " ");
         writeln!(

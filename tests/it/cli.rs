@@ -1,4 +1,4 @@
-use super::{file, ok, s, sam_records, swgpu, without_pg};
+use super::{command, file, ok, s, sam_records, swgpu, without_pg};
 use std::io::{Read, Write};
 use swgpu::reverse_complement;
 
@@ -482,5 +482,96 @@ fn min_score_leaves_low_hits_unmapped() {
         } else {
             assert!(h.ends_with("\t*\t*\t0\t0\t0\t0\t0\t0"), "{h}");
         }
+    }
+}
+
+/// A batch job has no `XDG_RUNTIME_DIR`: listing the GPU adapters (every `auto` run, `devices`)
+/// must not make a library print an "error:" line that is not swgpu's (Mesa's device-select
+/// layer probed for a Wayland display, and libwayland complained).
+#[test]
+fn a_successful_run_prints_no_error() {
+    for args in [
+        vec!["devices"],
+        vec!["align", "data/reads_1.fq", "data/lambda_virus.fa", "-o", "/dev/null"],
+        vec!["bench", "-w", "dna-pairs", "--scale", "0.01", "--no-peers"],
+    ] {
+        let out = command().args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {stderr}");
+        assert!(!stderr.to_lowercase().contains("error"), "{args:?}: {stderr}");
+    }
+}
+
+/// `-R` (bwa's read group line) and `-H` (header lines, or a file of them): in the header, the
+/// read group on every record, before the mate tags so that `samtools fixmate` keeps the
+/// order; malformed lines, `@SQ` lines and other formats refused.
+#[test]
+fn read_groups_and_header_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = file(dir.path(), "header.txt", "@CO\tfrom a file\n\n@RG\tID:other\tSM:s2\n");
+    let sam = ok(&[
+        "align",
+        "-q",
+        "-R",
+        r"@RG\tID:run1\tSM:s1",
+        "-H",
+        r"@CO\tsequenced on a Tuesday",
+        "-H",
+        s(&lines),
+        "data/reads_1.fq",
+        "data/reads_2.fq",
+        "data/lambda_virus.fa",
+    ]);
+    let header: Vec<&str> = sam.lines().filter(|l| l.starts_with('@')).collect();
+    let at = |prefix: &str| header.iter().position(|l| l.starts_with(prefix)).unwrap();
+    assert_eq!(
+        &header[at("@RG")..at("@PG")],
+        [
+            "@RG\tID:run1\tSM:s1",
+            "@CO\tsequenced on a Tuesday",
+            "@CO\tfrom a file",
+            "@RG\tID:other\tSM:s2"
+        ]
+    );
+    let records = sam_records(&sam);
+    assert_eq!(records.len(), 400);
+    for r in &records {
+        let rg = r
+            .iter()
+            .position(|f| f == "RG:Z:run1")
+            .unwrap_or_else(|| panic!("{r:?}"));
+        assert!(
+            r[rg + 1..]
+                .iter()
+                .all(|f| f.starts_with("MQ:i:") || f.starts_with("MC:Z:")),
+            "{r:?}"
+        );
+    }
+    if std::process::Command::new("samtools").arg("--version").output().is_ok() {
+        let path = file(dir.path(), "rg.sam", &sam);
+        let fixed = dir.path().join("fixed.sam");
+        let run = std::process::Command::new("samtools")
+            .args(["fixmate", "-O", "sam", s(&path), s(&fixed)])
+            .output()
+            .unwrap();
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        assert_eq!(sam_records(&std::fs::read_to_string(&fixed).unwrap()), records);
+    }
+    for (args, message) in [
+        (vec!["-R", r"@RG\tSM:x"], "an @RG line needs an ID:"),
+        (vec!["-R", r"@CO\tx"], "-R takes an @RG line"),
+        (vec!["-R", "RG\tID:x"], "starts with @ and two letters"),
+        (vec!["-R", r"@RG\tID:x", "-H", r"@RG\tID:x"], "already used"),
+        (vec!["-H", r"@SQ\tSN:x\tLN:9"], "swgpu writes @HD and @SQ itself"),
+        (vec!["-H", r"@RG\tID"], "its fields are TAG:VALUE"),
+        (vec!["-R", r"@RG\tID:x", "-f", "paf"], "-R and -H add to a SAM header"),
+    ] {
+        let mut all = vec!["align"];
+        all.extend(args.iter().copied());
+        all.extend(["data/reads_1.fq", "data/lambda_virus.fa"]);
+        let out = swgpu(&all);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
     }
 }

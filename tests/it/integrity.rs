@@ -424,6 +424,7 @@ fn memory_with_top_k() {
         targets: &infos,
         scoring: &scoring,
         command_line: "test",
+        header: &swgpu::io::SamHeader::default(),
     };
     let mut sink = Vec::new();
     let mut writer = swgpu::io::writer(swgpu::io::Format::Paf, ctx, Box::new(&mut sink));

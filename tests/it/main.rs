@@ -16,16 +16,13 @@ mod streaming;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// The `swgpu` binary, to run in the crate root. `XDG_RUNTIME_DIR` points at a private
-/// directory: without one, libwayland (loaded by the Vulkan driver while adapters are listed)
-/// prints an "XDG_RUNTIME_DIR is invalid" line that tests of stderr would trip over.
+/// The `swgpu` binary, to run in the crate root, without `XDG_RUNTIME_DIR` (as a batch job
+/// runs: see `cli::a_successful_run_prints_no_error`).
 pub fn command() -> Command {
-    static RUNTIME_DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
-    let dir = RUNTIME_DIR.get_or_init(|| tempfile::tempdir().expect("a temporary directory"));
     let mut command = Command::new(env!("CARGO_BIN_EXE_swgpu"));
     command
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("XDG_RUNTIME_DIR", dir.path());
+        .env_remove("XDG_RUNTIME_DIR");
     command
 }
 

@@ -39,6 +39,7 @@ fn written(
             targets: &infos,
             scoring: &engines[0].config().scoring,
             command_line: "test",
+            header: &io::SamHeader::default(),
         };
         let mut writer = io::writer(format, ctx, Box::new(&mut out));
         writer.write_header().unwrap();
