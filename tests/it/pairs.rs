@@ -351,3 +351,26 @@ fn other_orientations_pair_and_rescue_on_their_own_strands() {
         );
     }
 }
+
+/// The GPU backend (lavapipe in CI) places pairs, rescues included, exactly as the CPU does.
+#[cfg(feature = "gpu")]
+#[test]
+fn the_gpu_backend_places_pairs_as_the_cpu_does() {
+    if !super::gpu_adapter() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let first = |path: &str| {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .take(200)
+            .map(|l| format!("{l}\n"))
+            .collect::<String>()
+    };
+    let (one, two) = (file(dir.path(), "1.fq", first(R1)), file(dir.path(), "2.fq", first(R2)));
+    let args = ["align", "-q", s(&one), s(&two), LAMBDA, "-I", "250,45"];
+    let cpu = ok(&[&args[..], &["--backend", "cpu"]].concat());
+    let gpu = ok(&[&args[..], &["--backend", "gpu", "--device", "0"]].concat());
+    assert_eq!(without_pg(&gpu), without_pg(&cpu));
+}
