@@ -93,3 +93,31 @@ pub fn gpu_adapter() -> bool {
     );
     found
 }
+
+/// The first `n` lines of the file at `path` (a prefix of its records).
+pub fn head(path: &str, n: usize) -> String {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .take(n)
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+/// Asserts that `samtools fixmate` changes no record of `sam` (paired output, grouped by
+/// name); false when samtools is missing, which only a run outside CI may be.
+pub fn fixmate_keeps(dir: &Path, sam: &str) -> bool {
+    if Command::new("samtools").arg("--version").output().is_err() {
+        assert!(std::env::var("CI").is_err(), "the test command installs samtools");
+        return false;
+    }
+    let path = file(dir, "before-fixmate.sam", sam);
+    let fixed = dir.join("after-fixmate.sam");
+    let run = Command::new("samtools")
+        .args(["fixmate", "-O", "sam", s(&path), s(&fixed)])
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert_eq!(sam_records(&std::fs::read_to_string(&fixed).unwrap()), sam_records(sam));
+    true
+}
