@@ -3,7 +3,7 @@
 //! alike, the pair choosing between a mate's equal loci, rescue below the minimum score, and
 //! mates that disagree refused at the record.
 
-use super::{dna, file, fixmate_keeps, head, ok, s, sam_records, swgpu, without_pg};
+use super::{dna, file, fixmate_keeps, ok, s, sam_records, swgpu, without_pg};
 
 const R1: &str = "data/reads_1.fq";
 const R2: &str = "data/reads_2.fq";
@@ -349,8 +349,8 @@ fn the_gpu_backend_places_pairs_as_the_cpu_does() {
     }
     let dir = tempfile::tempdir().unwrap();
     let (one, two) = (
-        file(dir.path(), "1.fq", head(R1, 200)),
-        file(dir.path(), "2.fq", head(R2, 200)),
+        file(dir.path(), "1.fq", super::head(R1, 200)),
+        file(dir.path(), "2.fq", super::head(R2, 200)),
     );
     let args = ["align", "-q", s(&one), s(&two), LAMBDA, "-I", "250,45"];
     let cpu = ok(&[&args[..], &["--backend", "cpu"]].concat());
