@@ -371,8 +371,9 @@ fn timed(cmd: &mut Command, stdout: Option<&Path>, dir: &Path) -> Result<(f64, O
     let program = cmd.get_program().to_string_lossy().into_owned();
     let io_error = |path: &Path| {
         let path = path.to_path_buf();
-        move |source| Error::Io { path, source }
+        move |source| Error::Write { path, source }
     };
+    let run_error = |e: std::io::Error| Error::Config(format!("cannot run {program}: {e}"));
     let log = dir.join(format!("{program}.log"));
     cmd.stdin(Stdio::null())
         .stderr(std::fs::File::create(&log).map_err(io_error(&log))?);
@@ -382,7 +383,7 @@ fn timed(cmd: &mut Command, stdout: Option<&Path>, dir: &Path) -> Result<(f64, O
         cmd.stdout(Stdio::null());
     }
     let started = Instant::now();
-    let mut child = cmd.spawn().map_err(io_error(Path::new(&program)))?;
+    let mut child = cmd.spawn().map_err(run_error)?;
     let id = child.id();
     let done = std::sync::atomic::AtomicBool::new(false);
     let (status, peak) = std::thread::scope(|s| {
@@ -399,7 +400,7 @@ fn timed(cmd: &mut Command, stdout: Option<&Path>, dir: &Path) -> Result<(f64, O
         (status, sampler.join().unwrap_or(None))
     });
     let seconds = started.elapsed().as_secs_f64();
-    let status = status.map_err(io_error(Path::new(&program)))?;
+    let status = status.map_err(run_error)?;
     if !status.success() {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
         return Err(Error::Config(format!(
@@ -486,7 +487,7 @@ struct TempDir(PathBuf);
 impl TempDir {
     fn new() -> Result<TempDir> {
         let path = std::env::temp_dir().join(format!("swgpu-bench-{}", std::process::id()));
-        std::fs::create_dir_all(&path).map_err(|source| Error::Io {
+        std::fs::create_dir_all(&path).map_err(|source| Error::Write {
             path: path.clone(),
             source,
         })?;

@@ -115,7 +115,7 @@ impl Output {
         let staged = std::fs::metadata(path).map_or(true, |m| m.is_file());
         let path = match std::fs::symlink_metadata(path) {
             Ok(m) if m.file_type().is_symlink() && staged => {
-                std::fs::canonicalize(path).map_err(|source| Error::Io {
+                std::fs::canonicalize(path).map_err(|source| Error::Write {
                     path: path.to_path_buf(),
                     source,
                 })?
@@ -150,7 +150,7 @@ impl Output {
     pub fn open(&mut self) -> Result<Box<dyn Write + Send>> {
         let create_error = |path: &Path| {
             let path = path.to_path_buf();
-            move |source| Error::Io { path, source }
+            move |source| Error::Write { path, source }
         };
         let inner: Box<dyn Write + Send> = match &self.path {
             None => Box::new(std::io::stdout()),
@@ -186,7 +186,7 @@ impl Output {
     /// Renames the staging file onto the output file: the run succeeded.
     pub fn commit(&self) -> Result<()> {
         if let (Some(staging), Some(path)) = (&self.staging, &self.path) {
-            std::fs::rename(staging, path).map_err(|source| Error::Io {
+            std::fs::rename(staging, path).map_err(|source| Error::Write {
                 path: path.clone(),
                 source,
             })?;
@@ -210,7 +210,7 @@ fn create_staging(path: &Path) -> Result<(std::fs::File, PathBuf)> {
         let mut name = path.as_os_str().to_owned();
         name.push(format!(".{}-{k}.partial", std::process::id()));
         let staging = PathBuf::from(name);
-        let io_error = |source| Error::Io {
+        let io_error = |source| Error::Write {
             path: staging.clone(),
             source,
         };

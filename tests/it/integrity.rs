@@ -571,6 +571,15 @@ fn messages() {
         stderr.contains("cannot write /dev/full") && stderr.contains("No space left"),
         "{stderr}"
     );
+    // A staging file that cannot be created is named as written, not read.
+    let missing = dir.path().join("no-such-dir").join("out.sam");
+    let out = swgpu(&["align", "-q", s(&fq), s(&genome), "-o", s(&missing)]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr.contains(&format!("cannot write {}.", missing.display())) && stderr.contains(".partial"),
+        "{stderr}"
+    );
     // -O 1000 -E 1000 allow 134,217 residues.
     let long = file(
         dir.path(),
