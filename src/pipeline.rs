@@ -104,6 +104,15 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Counts one record written with `hits` (unmapped when there are none).
+    fn count(&mut self, hits: &[Hit]) {
+        self.records += 1;
+        match hits.is_empty() {
+            true => self.unmapped += 1,
+            false => self.aligned += 1,
+        }
+    }
+
     /// Billions of cells per second over the whole run.
     pub fn gcups(&self) -> f64 {
         self.cells as f64 / self.elapsed.as_secs_f64().max(1e-9) / 1e9
@@ -655,6 +664,11 @@ pub(crate) fn pair_hits(first: usize, pairs: Vec<Option<Alignment>>) -> Vec<Vec<
         .collect()
 }
 
+/// The hits of query `k` of `batch` (or of its mate), each with its target.
+fn with_targets<'b>(shape: Shape<'b>, batch: &'b Batch, k: usize, hits: &'b [Hit]) -> Vec<(TargetRef<'b>, &'b Hit)> {
+    hits.iter().map(|hit| (shape.target(batch, k, hit), hit)).collect()
+}
+
 /// The writer's side: batches in index order, one ticket handed back per batch written.
 struct Ordered<'w, 't> {
     waiting: BTreeMap<usize, Result<Option<Aligned>>>,
@@ -706,38 +720,22 @@ impl Ordered<'_, '_> {
                 return Ok(false);
             };
             let batch = &aligned.batch;
+            let targeted = |k, hits| with_targets(self.shape, batch, k, hits);
             for (k, pair) in aligned.mates.iter().enumerate() {
-                let with = |mate: usize| -> Vec<(TargetRef<'_>, &Hit)> {
-                    pair.hits[mate]
-                        .iter()
-                        .map(|hit| (self.shape.target(batch, k, hit), hit))
-                        .collect()
-                };
-                let (one, two) = (with(0), with(1));
+                let (one, two) = (targeted(k, &pair.hits[0]), targeted(k, &pair.hits[1]));
                 let reads = [&batch.queries[k], &batch.targets[k]];
                 self.writer
                     .write_pair(reads, [&one, &two], pair.proper)
                     .map_err(Error::Output)?;
-                for hits in &pair.hits {
-                    match hits.is_empty() {
-                        true => summary.unmapped += 1,
-                        false => summary.aligned += 1,
-                    }
-                }
-                summary.records += 2;
+                pair.hits.iter().for_each(|hits| summary.count(hits));
             }
             for (k, (query, hits)) in batch.queries.iter().zip(&aligned.hits).enumerate() {
-                let with_targets: Vec<(TargetRef<'_>, &Hit)> =
-                    hits.iter().map(|hit| (self.shape.target(batch, k, hit), hit)).collect();
-                self.writer.write_query(query, &with_targets).map_err(Error::Output)?;
-                if hits.is_empty() {
-                    summary.unmapped += 1;
-                } else {
-                    summary.aligned += 1;
-                }
+                self.writer
+                    .write_query(query, &targeted(k, hits))
+                    .map_err(Error::Output)?;
+                summary.count(hits);
             }
             self.writer.flush().map_err(Error::Output)?;
-            summary.records += aligned.hits.len() as u64;
             summary.cells += aligned.cells;
             summary.batches[aligned.engine] += 1;
             on_batch(summary);
