@@ -1,6 +1,6 @@
 //! The [`Aligner`]: a validated configuration, reused across batches.
 
-use crate::alignment::{Alignment, Hit, Mode, Strand};
+use crate::alignment::{Alignment, Hit, Mode, Strand, mapq_from_gap};
 use crate::cpu;
 use crate::error::{Error, Result};
 use crate::io::Record;
@@ -219,6 +219,13 @@ impl Aligner {
 
     /// Aligns record `i` of `queries` against record `i` of `targets`.
     pub fn align_pairs(&self, queries: &[Record], targets: &[Record]) -> Result<Vec<Option<Alignment>>> {
+        let hits = self.align_pair_hits(queries, targets)?;
+        Ok(hits.into_iter().map(|h| h.map(|h| h.alignment)).collect())
+    }
+
+    /// [`Aligner::align_pairs`] as hits (target `i` for pair `i`) with their MAPQ: the other
+    /// strand, when aligned, is the competing candidate (README, "MAPQ").
+    pub fn align_pair_hits(&self, queries: &[Record], targets: &[Record]) -> Result<Vec<Option<Hit>>> {
         if queries.len() != targets.len() {
             return Err(Error::PairCountMismatch {
                 queries: queries.len() as u64,
@@ -243,19 +250,20 @@ impl Aligner {
         floors: &[i32],
     ) -> Result<Vec<Option<Alignment>>> {
         let (queries, targets): (Vec<&[u8]>, Vec<&[u8]>) = pairs.iter().copied().unzip();
-        self.pairs(&queries, &targets, false, Some(floors))
+        let hits = self.pairs(&queries, &targets, false, Some(floors))?;
+        Ok(hits.into_iter().map(|h| h.map(|h| h.alignment)).collect())
     }
 
-    /// Query `i` against target `i`, on both strands when `both`; with `floors`, pair `i`'s
-    /// alignment only when it scores at least `floors[i]` (the others stop after the score
-    /// pass).
+    /// Query `i` against target `i` (hit target `i`), on both strands when `both`; with
+    /// `floors`, pair `i`'s alignment only when it scores at least `floors[i]` (the others
+    /// stop after the score pass).
     fn pairs(
         &self,
         queries: &[&[u8]],
         targets: &[&[u8]],
         both: bool,
         floors: Option<&[i32]>,
-    ) -> Result<Vec<Option<Alignment>>> {
+    ) -> Result<Vec<Option<Hit>>> {
         let target_residues: usize = targets.iter().map(|t| t.len()).sum();
         let chunk = self.chunk(queries, target_residues / targets.len().max(1));
         let chunks = par_map(queries.len().div_ceil(chunk), self.config.threads, |c| {
@@ -264,13 +272,13 @@ impl Aligner {
             let mut chosen = strands.choose(self, |_| targets[range.clone()].to_vec())?;
             if let Some(floors) = floors {
                 for (c, &floor) in chosen.iter_mut().zip(&floors[range.clone()]) {
-                    *c = c.filter(|(end, _)| end.score >= floor);
+                    *c = c.filter(|c| c.end.score >= floor);
                 }
             }
             let items: Vec<_> = chosen
                 .iter()
                 .enumerate()
-                .filter_map(|(k, c)| c.map(|(end, strand)| (strands.aligned(k, strand), targets[range.start + k], end)))
+                .filter_map(|(k, c)| c.map(|c| (strands.aligned(k, c.strand), targets[range.start + k], c.end)))
                 .collect();
             // One raw alignment per pair that has an end, in order: a pair without one must
             // not take the next pair's (the check comes before the iterator moves).
@@ -279,9 +287,11 @@ impl Aligner {
                 .into_iter()
                 .enumerate()
                 .map(|(k, c)| {
-                    let (_, strand) = c?;
+                    let c = c?;
                     let raw = raws.next().expect("one raw alignment per pair with an end");
-                    Some(self.to_alignment(strands.queries[k].len(), raw, strand))
+                    let alignment = self.to_alignment(strands.queries[k].len(), raw, c.strand);
+                    let mapq = mapq_from_gap(c.end.score, c.other);
+                    Some(Hit::new(range.start + k, alignment, mapq, c.other))
                 })
                 .collect::<Vec<_>>())
         });
@@ -333,7 +343,10 @@ impl Aligner {
                     fwd.into_iter()
                         .zip(rev)
                         .enumerate()
-                        .filter_map(|(ti, (f, r))| pick_strand(f, r, |&s| s).map(|(s, strand)| (s, ti, strand, None)))
+                        .filter_map(|(ti, (f, r))| {
+                            let (score, strand, other) = pick_strand(f, r, |&s| s)?;
+                            Some(Scored::new(score, ti, strand, other, None))
+                        })
                         .collect()
                 }
                 // The GPU or the reference: ends of the query on both strands against every target.
@@ -349,12 +362,13 @@ impl Aligner {
                         .enumerate()
                         .filter_map(|(ti, f)| {
                             let r = rc.as_ref().and_then(|_| rev.next().flatten());
-                            pick_strand(f, r, |e| e.score).map(|(end, strand)| (end.score, ti, strand, Some(end)))
+                            let (end, strand, other) = pick_strand(f, r, |e| e.score)?;
+                            Some(Scored::new(end.score, ti, strand, other, Some(end)))
                         })
                         .collect()
                 }
             };
-            top_k(&mut scored, self.config.top_k);
+            let second = top_k(&mut scored, self.config.top_k);
             let aligned = |strand| {
                 if strand == Strand::Forward {
                     q.as_slice()
@@ -365,25 +379,24 @@ impl Aligner {
             // Hits scored in lanes have no end yet: step 1 for just those, in one batch.
             let missing: Vec<(&[u8], &[u8])> = scored
                 .iter()
-                .filter(|h| h.3.is_none())
-                .map(|&(_, ti, strand, _)| (aligned(strand), target_seqs[ti]))
+                .filter(|h| h.end.is_none())
+                .map(|h| (aligned(h.strand), target_seqs[h.target]))
                 .collect();
             let mut found = self.ends(&missing)?.into_iter();
             let items: Vec<_> = scored
                 .iter()
-                .map(|&(_, ti, strand, end)| {
-                    let end = end
+                .map(|h| {
+                    let end = h
+                        .end
                         .or_else(|| found.next().flatten())
                         .expect("a scored pair has an end");
-                    (aligned(strand), target_seqs[ti], end)
+                    (aligned(h.strand), target_seqs[h.target], end)
                 })
                 .collect();
             let raws = self.finish(&items);
-            Ok(scored
-                .iter()
-                .zip(raws)
-                .map(|(&(_, ti, strand, _), raw)| Hit::new(ti, self.to_alignment(q.len(), raw, strand)))
-                .collect())
+            Ok(ranked(&scored, second, raws.into_iter(), |raw, strand| {
+                self.to_alignment(q.len(), raw, strand)
+            }))
         });
         per_query.into_iter().collect()
     }
@@ -400,30 +413,28 @@ impl Aligner {
             for (ti, t) in targets.iter().enumerate() {
                 let chosen = strands.choose(self, |k| vec![t.seq.as_slice(); k])?;
                 for (hits, c) in scored.iter_mut().zip(chosen) {
-                    hits.extend(c.map(|(end, strand)| (end.score, ti, strand, Some(end))));
+                    hits.extend(c.map(|c| Scored::new(c.end.score, ti, c.strand, c.other, Some(c.end))));
                 }
             }
             let mut items = Vec::new();
+            let mut seconds = Vec::new();
             for (k, hits) in scored.iter_mut().enumerate() {
-                top_k(hits, self.config.top_k);
-                for &(_, ti, strand, end) in hits.iter() {
-                    items.push((
-                        strands.aligned(k, strand),
-                        targets[ti].seq.as_slice(),
-                        end.expect("ends are known"),
-                    ));
+                seconds.push(top_k(hits, self.config.top_k));
+                for h in hits.iter() {
+                    let end = h.end.expect("ends are known");
+                    items.push((strands.aligned(k, h.strand), targets[h.target].seq.as_slice(), end));
                 }
             }
             let mut raws = self.finish(&items).into_iter();
             Ok(scored
                 .iter()
+                .zip(seconds)
                 .enumerate()
-                .map(|(k, hits)| {
+                .map(|(k, (hits, second))| {
                     let q_len = strands.queries[k].len();
-                    hits.iter()
-                        .zip(raws.by_ref())
-                        .map(|(&(_, ti, strand, _), raw)| Hit::new(ti, self.to_alignment(q_len, raw, strand)))
-                        .collect::<Vec<_>>()
+                    ranked(hits, second, raws.by_ref(), |raw, strand| {
+                        self.to_alignment(q_len, raw, strand)
+                    })
                 })
                 .collect::<Vec<_>>())
         });
@@ -556,11 +567,7 @@ impl<'a> Strands<'a> {
     }
 
     /// The better strand's end of each query against `targets(n)[k]` (`n` queries).
-    fn choose<'t>(
-        &self,
-        aligner: &Aligner,
-        targets: impl Fn(usize) -> Vec<&'t [u8]>,
-    ) -> Result<Vec<Option<(AlignmentEnd, Strand)>>> {
+    fn choose<'t>(&self, aligner: &Aligner, targets: impl Fn(usize) -> Vec<&'t [u8]>) -> Result<Vec<Option<Chosen>>> {
         let targets = targets(self.queries.len());
         let fwd: Vec<(&[u8], &[u8])> = self.queries.iter().zip(&targets).map(|(&q, &t)| (q, t)).collect();
         let rev: Vec<(&[u8], &[u8])> = self
@@ -574,7 +581,11 @@ impl<'a> Strands<'a> {
             .rcs
             .iter()
             .zip(fwd_ends)
-            .map(|(rc, f)| pick_strand(f, rc.as_ref().and_then(|_| rev_ends.next().flatten()), |e| e.score))
+            .map(|(rc, f)| {
+                let r = rc.as_ref().and_then(|_| rev_ends.next().flatten());
+                let (end, strand, other) = pick_strand(f, r, |e| e.score)?;
+                Some(Chosen { end, strand, other })
+            })
             .collect())
     }
 }
@@ -588,20 +599,73 @@ fn flatten<T>(chunks: Vec<Result<Vec<T>>>) -> Result<Vec<T>> {
     Ok(all)
 }
 
-/// A candidate hit: score, target index, strand, and the end where already known.
-type Scored = (i32, usize, Strand, Option<AlignmentEnd>);
-
-/// Keeps the `k` best: highest score first, ties to the lower target index.
-fn top_k<T>(scored: &mut Vec<(i32, usize, Strand, T)>, k: usize) {
-    scored.sort_by_key(|&(score, ti, _, _)| (std::cmp::Reverse(score), ti));
-    scored.truncate(k);
+/// A query's end on its better strand against one target, and the other strand's score.
+#[derive(Clone, Copy)]
+struct Chosen {
+    end: AlignmentEnd,
+    strand: Strand,
+    /// The other strand's best score, when it aligns.
+    other: Option<i32>,
 }
 
-/// The better of a forward and a reverse-strand result by `score`; forward wins ties.
-fn pick_strand<T>(fwd: Option<T>, rev: Option<T>, score: impl Fn(&T) -> i32) -> Option<(T, Strand)> {
+/// A candidate hit of a search: a target on the query's better strand.
+#[derive(Clone, Copy)]
+struct Scored {
+    score: i32,
+    target: usize,
+    strand: Strand,
+    /// The other strand's best score against the same target, when it aligns.
+    other: Option<i32>,
+    /// The end, where already known (lanes that keep only scores leave it for later).
+    end: Option<AlignmentEnd>,
+}
+
+impl Scored {
+    fn new(score: i32, target: usize, strand: Strand, other: Option<i32>, end: Option<AlignmentEnd>) -> Scored {
+        Scored {
+            score,
+            target,
+            strand,
+            other,
+            end,
+        }
+    }
+}
+
+/// Keeps the `k` best: highest score first, ties to the lower target index. Returns the best
+/// score of any candidate but the first (another target, or the first's other strand).
+fn top_k(scored: &mut Vec<Scored>, k: usize) -> Option<i32> {
+    scored.sort_by_key(|h| (std::cmp::Reverse(h.score), h.target));
+    let second = scored.get(1).map(|h| h.score).max(scored.first().and_then(|h| h.other));
+    scored.truncate(k);
+    second
+}
+
+/// The hits of one query from its kept candidates and their raw alignments, in order: the
+/// first with the MAPQ of its gap to `second`, the others (secondary) with 0.
+fn ranked(
+    kept: &[Scored],
+    second: Option<i32>,
+    raws: impl Iterator<Item = RawAlignment>,
+    to_alignment: impl Fn(RawAlignment, Strand) -> Alignment,
+) -> Vec<Hit> {
+    kept.iter()
+        .zip(raws)
+        .enumerate()
+        .map(|(n, (h, raw))| {
+            let mapq = if n == 0 { mapq_from_gap(h.score, second) } else { 0 };
+            Hit::new(h.target, to_alignment(raw, h.strand), mapq, second)
+        })
+        .collect()
+}
+
+/// The better of a forward and a reverse-strand result by `score`, forward on ties, with the
+/// other strand's score.
+fn pick_strand<T>(fwd: Option<T>, rev: Option<T>, score: impl Fn(&T) -> i32) -> Option<(T, Strand, Option<i32>)> {
     match (fwd, rev) {
-        (Some(f), Some(r)) if score(&r) > score(&f) => Some((r, Strand::Reverse)),
-        (None, Some(r)) => Some((r, Strand::Reverse)),
-        (f, _) => f.map(|f| (f, Strand::Forward)),
+        (Some(f), Some(r)) if score(&r) > score(&f) => Some((r, Strand::Reverse, Some(score(&f)))),
+        (Some(f), Some(r)) => Some((f, Strand::Forward, Some(score(&r)))),
+        (None, Some(r)) => Some((r, Strand::Reverse, None)),
+        (f, None) => f.map(|f| (f, Strand::Forward, None)),
     }
 }

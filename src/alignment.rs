@@ -201,22 +201,28 @@ pub struct Hit {
     pub target: usize,
     /// The alignment.
     pub alignment: Alignment,
-    /// Mapping quality, where it is computed (reads against an indexed genome).
-    pub mapq: Option<u8>,
-    /// The best score of another locus, where one is known (SAM's `XS:i`).
+    /// Mapping quality (README, "MAPQ"): 0 for secondary hits.
+    pub mapq: u8,
+    /// The best score of another candidate, where one is known (SAM's `XS:i`).
     pub second_best: Option<i32>,
 }
 
 impl Hit {
-    /// A hit without mapping quality or second-best score.
-    pub fn new(target: usize, alignment: Alignment) -> Hit {
+    /// A hit with its mapping quality and the best score of another candidate.
+    pub fn new(target: usize, alignment: Alignment, mapq: u8, second_best: Option<i32>) -> Hit {
         Hit {
             target,
             alignment,
-            mapq: None,
-            second_best: None,
+            mapq,
+            second_best,
         }
     }
+}
+
+/// MAPQ from the gap between the best score and the best other candidate's (README, "MAPQ"):
+/// `min(60, 6 (best - second))`, 60 when nothing else aligns (bwa's rule for pairs).
+pub(crate) fn mapq_from_gap(best: i32, second: Option<i32>) -> u8 {
+    second.map_or(60, |s| (6 * (i64::from(best) - i64::from(s))).clamp(0, 60) as u8)
 }
 
 #[cfg(test)]

@@ -95,6 +95,7 @@ enum BackendArg {
 #[derive(Clone, Copy, ValueEnum)]
 enum FormatArg {
     Sam,
+    Bam,
     Paf,
     Blast6,
     Jsonl,
@@ -247,14 +248,14 @@ struct AlignArgs {
     /// Worker threads [default: all CPUs].
     #[arg(short, long)]
     threads: Option<usize>,
-    /// Output format.
-    #[arg(short, long, value_enum, default_value = "sam")]
-    format: FormatArg,
-    /// SAM: a read group header line, as bwa's (`'@RG\tID:x\tSM:y'`); every record gets
-    /// `RG:Z:x`.
+    /// Output format [default: bam for an output named *.bam, else sam].
+    #[arg(short, long, value_enum)]
+    format: Option<FormatArg>,
+    /// SAM and BAM: a read group header line, as bwa's (`'@RG\tID:x\tSM:y'`); every record
+    /// gets `RG:Z:x`.
     #[arg(short = 'R', long, value_name = "LINE")]
     read_group: Option<String>,
-    /// SAM: header lines to add, given as a line or a file of lines (repeatable).
+    /// SAM and BAM: header lines to add, given as a line or a file of lines (repeatable).
     #[arg(short = 'H', long = "header", value_name = "LINE|FILE")]
     header_lines: Vec<String>,
     /// Output file [default: stdout]; a regular file is written as FILE.PID-K.partial and
@@ -427,10 +428,11 @@ struct Outcome {
     written_to: Option<PathBuf>,
 }
 
-/// `-R` and `-H` (a line, or a file of lines), for SAM output only.
+/// `-R` and `-H` (a line, or a file of lines), for SAM and BAM output only.
 fn sam_header(args: &AlignArgs, format: Format) -> Result<io::SamHeader> {
-    if format != Format::Sam && (args.read_group.is_some() || !args.header_lines.is_empty()) {
-        bail!("-R and -H add to a SAM header: they need -f sam");
+    let sam = matches!(format, Format::Sam | Format::Bam);
+    if !sam && (args.read_group.is_some() || !args.header_lines.is_empty()) {
+        bail!("-R and -H add to a SAM header: they need -f sam or -f bam");
     }
     let mut lines = Vec::new();
     for given in &args.header_lines {
@@ -490,18 +492,24 @@ fn align(args: &AlignArgs, command_line: &str, stop: &AtomicBool) -> Result<Outc
             query_path.display()
         );
     }
+    let bam_named = args
+        .output
+        .as_ref()
+        .is_some_and(|o| o.extension().is_some_and(|e| e == "bam"));
     let format = match args.format {
-        FormatArg::Sam => Format::Sam,
-        FormatArg::Paf => Format::Paf,
-        FormatArg::Blast6 => Format::Blast6,
-        FormatArg::Jsonl => Format::Jsonl,
+        None if bam_named => Format::Bam,
+        None | Some(FormatArg::Sam) => Format::Sam,
+        Some(FormatArg::Bam) => Format::Bam,
+        Some(FormatArg::Paf) => Format::Paf,
+        Some(FormatArg::Blast6) => Format::Blast6,
+        Some(FormatArg::Jsonl) => Format::Jsonl,
     };
     let header = sam_header(args, format)?;
     // Every input is read once, as a stream. Search keeps the targets in memory. Pairs stream
     // them, unless the format needs every name first (SAM's @SQ lines, BLAST's database length)
     // or a shard needs their count and the targets cannot be read twice (a pipe): then they are
     // held in memory as well.
-    let needs_names = matches!(format, Format::Sam | Format::Blast6);
+    let needs_names = matches!(format, Format::Sam | Format::Bam | Format::Blast6);
     let index_file = Index::is_index_file(target_path);
     if index_file && args.pairs {
         bail!(
@@ -629,6 +637,7 @@ fn align(args: &AlignArgs, command_line: &str, stop: &AtomicBool) -> Result<Outc
         scoring: &config.scoring,
         command_line,
         header: &header,
+        threads: config.threads,
     };
     let inputs: Vec<&Path> = args.inputs.iter().map(PathBuf::as_path).collect();
     let mut output = Output::new(args.output.as_deref(), &inputs)?;
@@ -670,8 +679,14 @@ fn align(args: &AlignArgs, command_line: &str, stop: &AtomicBool) -> Result<Outc
             bar.set_message(format!("{} records, {:.2} GCUPS", s.records, s.gcups()));
         });
         bar.finish_and_clear();
+        // The records written end as a whole file (BAM's end-of-file block), also those kept
+        // when a record fails; not when the output itself failed.
+        let finished = match &summary {
+            Err(swgpu::Error::Output(_)) => Ok(()),
+            _ => writer.finish(),
+        };
         let summary = summary?;
-        writer.flush().map_err(swgpu::Error::Output)?;
+        finished.map_err(swgpu::Error::Output)?;
         Ok(summary)
     };
     let summary = match run() {

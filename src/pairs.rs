@@ -39,7 +39,7 @@
 //! when there is none). Otherwise its single-end MAPQ.
 
 use crate::aligner::Aligner;
-use crate::alignment::{Alignment, Hit, Strand};
+use crate::alignment::{Alignment, Hit, Strand, mapq_from_gap};
 use crate::error::Result;
 use crate::index::{Mapper, reach};
 use crate::io::Record;
@@ -169,7 +169,7 @@ fn proper(a: &Hit, b: &Hit, rule: Rule) -> bool {
 /// of MAPQ at least 20, together a pair in `orientation`.
 fn confident_insert(hits: [&[Hit]; 2], orientation: Orientation) -> Option<i64> {
     let (a, b) = (hits[0].first()?, hits[1].first()?);
-    if a.mapq? < 20 || b.mapq? < 20 {
+    if a.mapq < 20 || b.mapq < 20 {
         return None;
     }
     insert_of(a, b, orientation)
@@ -318,12 +318,7 @@ pub fn place(
                 (alignment.query_start, alignment.query_end) = (m - alignment.query_end, m - alignment.query_start);
             }
             alignment.strand = job.strand;
-            let rescued = Hit {
-                target: anchor.target,
-                alignment,
-                mapq: Some(0),
-                second_best: None,
-            };
+            let rescued = Hit::new(anchor.target, alignment, 0, None);
             let (hits, rescued_flags) = match anchor_mate {
                 0 => ([anchor, rescued], [false, true]),
                 _ => ([rescued, anchor], [true, false]),
@@ -420,16 +415,12 @@ fn choose(mut candidates: Vec<Candidate>, loci: [&[Hit]; 2], top_k: usize) -> Pa
     let elsewhere = candidates
         .iter()
         .find(|c| !same(&c.hits[0], &won.hits[0]) && !same(&c.hits[1], &won.hits[1]));
-    let pair_mapq = elsewhere.map_or(60, |c| (6 * (won.sum() - c.sum()) as i64).clamp(0, 60) as u8);
+    let pair_mapq = mapq_from_gap(won.sum(), elsewhere.map(|c| c.sum()));
     let hits = [0, 1].map(|mate| {
         let chosen = &won.hits[mate];
-        let single_mapq = if won.rescued[mate] {
-            0
-        } else {
-            loci[mate][0].mapq.unwrap_or(0)
-        };
+        let single_mapq = if won.rescued[mate] { 0 } else { loci[mate][0].mapq };
         let mut primary = chosen.clone();
-        primary.mapq = Some(single_mapq.max(pair_mapq.min(single_mapq.saturating_add(40))));
+        primary.mapq = single_mapq.max(pair_mapq.min(single_mapq.saturating_add(40)));
         if won.rescued[mate] {
             primary.second_best = loci[mate].first().map(|h| h.alignment.score);
         } else {
@@ -443,7 +434,7 @@ fn choose(mut candidates: Vec<Candidate>, loci: [&[Hit]; 2], top_k: usize) -> Pa
                 .take(top_k.max(1) - 1)
                 .cloned()
                 .map(|mut h| {
-                    h.mapq = Some(0);
+                    h.mapq = 0;
                     h
                 }),
         );
@@ -481,7 +472,7 @@ mod tests {
         };
         let (f, r) = (at(100, 250, Strand::Forward), at(250, 400, Strand::Reverse));
         assert_eq!((tlen(&f, &r), tlen(&r, &f)), (300, -300));
-        let hit = |a: &Alignment| Hit::new(0, a.clone());
+        let hit = |a: &Alignment| Hit::new(0, a.clone(), 60, None);
         let rule = |lo, hi, orientation| Rule {
             range: (lo, hi),
             orientation,
@@ -494,7 +485,7 @@ mod tests {
         let (r2, f2) = (at(0, 150, Strand::Reverse), at(200, 350, Strand::Forward));
         assert!(!proper(&hit(&r2), &hit(&f2), fr(1, 1000)));
         assert!(!proper(&hit(&f), &hit(&f2), fr(1, 1000)));
-        assert!(!proper(&hit(&f), &Hit::new(1, r.clone()), fr(1, 1000)));
+        assert!(!proper(&hit(&f), &Hit::new(1, r.clone(), 60, None), fr(1, 1000)));
         // Reverse before forward is RF, both mates, 350 long.
         for (a, b) in [(&r2, &f2), (&f2, &r2)] {
             assert!(proper(&hit(a), &hit(b), rule(350, 350, Orientation::Rf)));

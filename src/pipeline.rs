@@ -5,7 +5,7 @@
 //! not grow with the input; output is in input order whichever engine aligned a batch.
 
 use crate::aligner::{Aligner, AlignerConfig, Backend};
-use crate::alignment::{Alignment, Hit};
+use crate::alignment::Hit;
 use crate::error::{Error, Result};
 use crate::index::Mapper;
 use crate::io::{AlignmentWriter, FastxReader, Record, TargetRef};
@@ -613,8 +613,7 @@ fn align(aligner: &Aligner, engine: usize, shape: Shape<'_>, min_score: Option<i
             let cells = (batch.queries.iter().zip(&batch.targets))
                 .map(|(q, t)| q.seq.len() as u64 * t.seq.len() as u64)
                 .sum::<u64>();
-            let pairs = aligner.align_pairs(&batch.queries, &batch.targets)?;
-            let hits = pair_hits(batch.first as usize, pairs);
+            let hits = pair_hits(aligner, batch.first as usize, &batch.queries, &batch.targets)?;
             (hits, cells * strands)
         }
         // The cells of the windows verified, both strands counted.
@@ -652,16 +651,25 @@ fn align(aligner: &Aligner, engine: usize, shape: Shape<'_>, min_score: Option<i
     })
 }
 
-/// Pair results as hits: pair `k` of a batch starting at pair `first` hits target `first + k`.
-pub(crate) fn pair_hits(first: usize, pairs: Vec<Option<Alignment>>) -> Vec<Vec<Hit>> {
-    pairs
+/// The hits of a batch of pairs starting at pair `first`: pair `k` hits target `first + k`.
+pub(crate) fn pair_hits(
+    aligner: &Aligner,
+    first: usize,
+    queries: &[Record],
+    targets: &[Record],
+) -> Result<Vec<Vec<Hit>>> {
+    let hits = aligner.align_pair_hits(queries, targets)?;
+    Ok(hits
         .into_iter()
-        .enumerate()
-        .map(|(k, a)| {
-            let hit = a.map(|alignment| Hit::new(first + k, alignment));
-            hit.into_iter().collect()
+        .map(|hit| {
+            hit.map(|mut h| {
+                h.target += first;
+                h
+            })
+            .into_iter()
+            .collect()
         })
-        .collect()
+        .collect())
 }
 
 /// The hits of query `k` of `batch` (or of its mate), each with its target.

@@ -362,6 +362,7 @@ fn write_sam(queries: &[Record], hits: &[Vec<Hit>], targets: &[Record], scoring:
         scoring,
         command_line: "swgpu bench",
         header: &header,
+        threads: 1,
     };
     let mut writer = io::writer(Format::Sam, ctx, Box::new(CountingSink(0)));
     writer.write_header().map_err(Error::Output)?;
@@ -384,8 +385,7 @@ pub fn run_backend(workload: &Workload, aligner: &Aligner) -> Result<(Results, M
         match workload.shape {
             Shape::Pairs => {
                 let targets = &workload.targets[first..first + batch.len()];
-                let pairs = aligner.align_pairs(batch, targets)?;
-                hits.extend(crate::pipeline::pair_hits(first, pairs));
+                hits.extend(crate::pipeline::pair_hits(aligner, first, batch, targets)?);
             }
             Shape::Search => hits.extend(aligner.search(batch, &workload.targets)?),
         }

@@ -325,6 +325,8 @@ mod tests {
                 strand: Strand::Forward,
                 cigar,
             },
+            60,
+            None,
         );
         let e = Expected::of_hit(&hit, &[Record::new("t", "AAAAAAA")]);
         assert_eq!(e.to_string(), "score 8, ends 5/6 on t, cigar 4=");

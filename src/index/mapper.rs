@@ -553,12 +553,7 @@ fn loci(found: Vec<Found>, read_len: usize, min_score: i32, top_k: usize) -> Vec
                     (read_len - alignment.query_end, read_len - alignment.query_start);
             }
             alignment.strand = f.window.strand;
-            Hit {
-                target: f.window.contig,
-                alignment,
-                mapq: Some(if n == 0 { mapq } else { 0 }),
-                second_best: s2,
-            }
+            Hit::new(f.window.contig, alignment, if n == 0 { mapq } else { 0 }, s2)
         })
         .collect()
 }

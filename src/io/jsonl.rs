@@ -39,10 +39,7 @@ fn object(name: &str, query: &Record, hits: &[(TargetRef<'_>, &Hit)]) -> serde_j
                 "nm": a.edit_distance(),
                 "identity": a.identity(),
             });
-            // Only reads against an indexed genome have them.
-            if let Some(mapq) = hit.mapq {
-                fields["mapq"] = mapq.into();
-            }
+            fields["mapq"] = hit.mapq.into();
             if let Some(xs) = hit.second_best {
                 fields["second_best"] = xs.into();
             }

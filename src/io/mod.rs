@@ -1,5 +1,6 @@
-//! Sequence input (FASTA/FASTQ) and alignment output (SAM, PAF, BLAST tabular, JSON lines).
+//! Sequence input (FASTA/FASTQ) and alignment output (SAM, BAM, PAF, BLAST tabular, JSON lines).
 
+mod bam;
 mod blast;
 mod fastx;
 mod jsonl;
@@ -19,6 +20,8 @@ use std::io::{self, Write};
 pub enum Format {
     /// SAM with @HD/@SQ/@PG, soft clips, AS/NM/MD; one primary line per read.
     Sam,
+    /// BAM: the SAM records, BGZF-compressed on the run's threads.
+    Bam,
     /// minimap2's PAF with `AS:i`, `NM:i`, `cg:Z`.
     Paf,
     /// BLAST tabular (`-outfmt 6`, 12 columns).
@@ -147,8 +150,10 @@ pub struct OutputContext<'a> {
     pub scoring: &'a Scoring,
     /// The command line, recorded in SAM's @PG header.
     pub command_line: &'a str,
-    /// Header lines and read group for SAM (the other formats have no header).
+    /// Header lines and read group for SAM and BAM (the other formats have no header).
     pub header: &'a SamHeader,
+    /// Threads that compress BAM.
+    pub threads: usize,
 }
 
 /// A sink for alignment results, one call per query, in input order.
@@ -166,12 +171,18 @@ pub trait AlignmentWriter {
     /// Hands what was written on to the output. The pipeline calls it after every batch, so
     /// the output then holds whole records only (a stop keeps a complete prefix).
     fn flush(&mut self) -> io::Result<()>;
+    /// Flushes and ends the output (BAM's end-of-file block): called once, after the last
+    /// record, also when a run stops early or fails after some records were written.
+    fn finish(&mut self) -> io::Result<()> {
+        self.flush()
+    }
 }
 
 /// A writer of `format` onto `out`.
 pub fn writer<'a>(format: Format, ctx: OutputContext<'a>, out: Box<dyn Write + 'a>) -> Box<dyn AlignmentWriter + 'a> {
     match format {
         Format::Sam => Box::new(sam::SamWriter::new(ctx, out)),
+        Format::Bam => Box::new(bam::BamWriter::new(ctx, out)),
         Format::Paf => Box::new(paf::PafWriter::new(out)),
         Format::Blast6 => Box::new(blast::BlastWriter::new(ctx, out)),
         Format::Jsonl => Box::new(jsonl::JsonlWriter::new(out)),

@@ -39,7 +39,7 @@ impl PafWriter<'_> {
                 a.target_end,
                 a.cigar.matches(),
                 a.cigar.columns(),
-                hit.mapq.unwrap_or(255),
+                hit.mapq,
                 if k == 0 { 'P' } else { 'S' },
                 a.score,
                 a.edit_distance(),

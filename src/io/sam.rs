@@ -128,7 +128,7 @@ pub(super) fn mate_fields<'t>(
             Some(&(_, h)) => sam_cigar(reads[1 - mate].seq.len(), h),
             None => "*".to_string(),
         }),
-        mate_mapq: other.map(|(_, h)| h.mapq.unwrap_or(255)),
+        mate_mapq: other.map(|(_, h)| h.mapq),
     }
 }
 
@@ -199,7 +199,7 @@ impl SamWriter<'_> {
             "{name}\t{flag}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\tAS:i:{}\tNM:i:{}\tMD:Z:{}",
             target.id,
             a.target_start + 1,
-            hit.mapq.unwrap_or(255),
+            hit.mapq,
             sam_cigar(read.seq.len(), hit),
             mate.next.0,
             mate.next.1,
@@ -326,6 +326,6 @@ mod tests {
             strand: Strand::Forward,
             cigar,
         };
-        assert_eq!(md_tag(&Hit::new(0, alignment), b"acgttga"), "2G0^TT0G1");
+        assert_eq!(md_tag(&Hit::new(0, alignment, 60, None), b"acgttga"), "2G0^TT0G1");
     }
 }

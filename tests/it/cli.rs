@@ -35,7 +35,8 @@ fn sam_has_header_clips_reverse_strand_and_unmapped_reads() {
     let recs = sam_records(&sam);
     assert_eq!(recs.len(), 4, "one primary line per read");
     let fwd = &recs[0];
-    assert_eq!(&fwd[..6], ["fwd", "0", "chr1", "11", "255", "20="]);
+    // MAPQ: min(60, 6 (AS - XS)), XS the best other (contig, strand) alignment.
+    assert_eq!(&fwd[..6], ["fwd", "0", "chr1", "11", "60", "20="]);
     assert_eq!(
         &fwd[9..],
         [
@@ -43,11 +44,12 @@ fn sam_has_header_clips_reverse_strand_and_unmapped_reads() {
             "ABCDEFGHIJKLMNOPQRST",
             "AS:i:40",
             "NM:i:0",
-            "MD:Z:20"
+            "MD:Z:20",
+            "XS:i:20"
         ]
     );
     let rev = &recs[1];
-    assert_eq!(&rev[..6], ["rev", "16", "chr2", "11", "255", "16="]);
+    assert_eq!(&rev[..6], ["rev", "16", "chr2", "11", "48", "16="]);
     assert_eq!(rev[9], "CCATGCATGCATGCAA", "SEQ is reverse-complemented");
     assert_eq!(rev[10], "?>=<;:9876543210", "QUAL is reversed");
     assert_eq!(recs[2][..10].join("\t"), "none\t4\t*\t0\t0\t*\t*\t0\t0\tNNNNNNNN");
@@ -61,8 +63,11 @@ fn sam_soft_clips_local_alignments_and_marks_secondary_hits() {
     let t = file(dir.path(), "t.fa", ">a\nCCACGTACGTACGTCC\n>b\nACGTACGAACGT\n");
     let recs = sam_records(&ok(&["align", s(&q), s(&t), "-N", "2", "--strand", "forward"]));
     assert_eq!(recs.len(), 2);
-    assert_eq!(&recs[0][1..6], ["0", "a", "3", "255", "4S12=4S"]);
+    // MAPQ 6 (24 - 18) for the primary, 0 for the secondary; both carry the XS.
+    assert_eq!(&recs[0][1..6], ["0", "a", "3", "36", "4S12=4S"]);
+    assert_eq!(recs[0].last().unwrap(), "XS:i:18");
     assert_eq!(recs[1][1], "256");
+    assert_eq!(recs[1][4], "0");
     assert_eq!(recs[1][2], "b");
     assert_eq!(recs[1][9], "*", "secondary lines carry no SEQ");
     assert!(
@@ -81,8 +86,8 @@ fn paf_has_twelve_columns_and_tags() {
     assert_eq!(
         lines[0],
         [
-            "fwd", "20", "0", "20", "+", "chr1", "48", "10", "30", "20", "20", "255", "tp:A:P", "AS:i:40", "NM:i:0",
-            "cg:Z:20="
+            "fwd", "20", "0", "20", "+", "chr1", "48", "10", "30", "20", "20", "60", "tp:A:P", "AS:i:40", "NM:i:0",
+            "XS:i:20", "cg:Z:20="
         ]
     );
     assert_eq!(&lines[1][..9], ["rev", "16", "0", "16", "-", "chr2", "36", "10", "26"]);
@@ -547,7 +552,10 @@ fn read_groups_and_header_lines() {
         (vec!["-R", r"@RG\tID:x", "-H", r"@RG\tID:x"], "already used"),
         (vec!["-H", r"@SQ\tSN:x\tLN:9"], "swgpu writes @HD and @SQ itself"),
         (vec!["-H", r"@RG\tID"], "its fields are TAG:VALUE"),
-        (vec!["-R", r"@RG\tID:x", "-f", "paf"], "-R and -H add to a SAM header"),
+        (
+            vec!["-R", r"@RG\tID:x", "-f", "paf"],
+            "-R and -H add to a SAM header: they need -f sam or -f bam",
+        ),
     ] {
         let mut all = vec!["align"];
         all.extend(args.iter().copied());
@@ -557,4 +565,87 @@ fn read_groups_and_header_lines() {
         assert_eq!(out.status.code(), Some(1), "{args:?}");
         assert!(stderr.contains(message), "{args:?}: {stderr}");
     }
+}
+
+/// BAM (by `-f bam` or an output named `.bam`) holds the SAM records, line for line, and
+/// samtools checks, sorts, indexes and reads it; on stdout too, with pairs and read groups.
+#[test]
+fn bam_holds_the_sam_records_and_samtools_reads_it() {
+    let samtools = |args: &[&str]| {
+        let out = std::process::Command::new("samtools").args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "samtools {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    if std::process::Command::new("samtools")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(std::env::var("CI").is_err(), "the test command installs samtools");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (_keep, q, t) = setup();
+    let rg = r"@RG\tID:run1\tSM:s1";
+    let pairs = ["data/reads_1.fq", "data/reads_2.fq", "data/lambda_virus.fa"];
+    // Several batches and threads: blocks from every batch, compressed in parallel.
+    for (inputs, extra) in [
+        (vec![q.as_str(), t.as_str()], vec!["-N", "2"]),
+        (pairs.to_vec(), vec!["--batch", "37", "-t", "2"]),
+    ] {
+        let mut args = vec!["align", "-q", "-R", rg];
+        args.extend(&extra);
+        args.extend(&inputs);
+        let sam = ok(&args);
+        let named = dir.path().join("out.bam");
+        let mut by_name = args.clone();
+        by_name.extend(["-o", s(&named)]);
+        ok(&by_name);
+        let mut by_flag = args.clone();
+        by_flag.extend(["-f", "bam"]);
+        let stdout = swgpu(&by_flag);
+        assert!(stdout.status.success());
+        let piped = file(dir.path(), "piped.bam", &stdout.stdout);
+        for bam in [&named, &piped] {
+            samtools(&["quickcheck", s(bam)]);
+            let text = samtools(&["view", "-h", "--no-PG", s(bam)]);
+            assert_eq!(without_pg(&text), without_pg(&sam));
+        }
+        let sorted = dir.path().join("sorted.bam");
+        samtools(&["sort", "-o", s(&sorted), s(&named)]);
+        samtools(&["index", s(&sorted)]);
+        let count = samtools(&["view", "-c", s(&sorted)]);
+        assert_eq!(count.trim().parse::<usize>().unwrap(), sam_records(&sam).len());
+    }
+    // A bad record: the records before it are kept as a whole BAM (with its end-of-file block).
+    let reads = std::fs::read_to_string("data/reads_1.fq").unwrap();
+    let head: String = reads.lines().take(400).map(|l| format!("{l}\n")).collect();
+    let bad = file(dir.path(), "bad.fq", format!("{head}@bad\nACGT\n+\nII\n"));
+    let out = dir.path().join("kept.bam");
+    let run = swgpu(&[
+        "align",
+        "-q",
+        "--batch",
+        "30",
+        s(&bad),
+        "data/lambda_virus.fa",
+        "-o",
+        s(&out),
+    ]);
+    assert_eq!(run.status.code(), Some(1));
+    let kept = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| s(p).contains("kept.bam.") && s(p).ends_with(".partial"))
+        .expect("the records before the error are kept");
+    samtools(&["quickcheck", s(&kept)]);
+    assert_eq!(samtools(&["view", "-c", s(&kept)]).trim(), "100");
+    // A named .bam with -f sam is SAM: the flag wins.
+    let sam_named = dir.path().join("text.bam");
+    ok(&["align", "-q", "-f", "sam", &q, &t, "-o", s(&sam_named)]);
+    assert!(std::fs::read_to_string(&sam_named).unwrap().starts_with("@HD"));
 }

@@ -173,14 +173,11 @@ fn secondary_loci_and_mapq() {
     let hits = &mapped.hits[0];
     let starts: Vec<usize> = hits.iter().map(|h| h.alignment.target_start).collect();
     assert_eq!(starts, [500, 1700, 1100]);
-    assert_eq!(hits[0].mapq, Some(0));
+    assert_eq!(hits[0].mapq, 0);
     assert_eq!(hits[0].second_best, Some(200));
     // Unique: MAPQ 60, no second locus.
     assert_eq!(mapped.hits[1].len(), 1);
-    assert_eq!(
-        (mapped.hits[1][0].mapq, mapped.hits[1][0].second_best),
-        (Some(60), None)
-    );
+    assert_eq!((mapped.hits[1][0].mapq, mapped.hits[1][0].second_best), (60, None));
 }
 
 /// The CLI: `swgpu index`, then reads against the index file give what the full DP over the

@@ -425,6 +425,7 @@ fn memory_with_top_k() {
         scoring: &scoring,
         command_line: "test",
         header: &swgpu::io::SamHeader::default(),
+        threads: 1,
     };
     let mut sink = Vec::new();
     let mut writer = swgpu::io::writer(swgpu::io::Format::Paf, ctx, Box::new(&mut sink));

@@ -199,30 +199,17 @@ fn revcomp(s: &[u8]) -> Vec<u8> {
         .collect()
 }
 
-/// The alignment the `Aligner` must report for `q` against `t`: on the better strand when
-/// `both_strands` (DNA), forward on ties.
-pub fn align(q: &[u8], t: &[u8], sc: &Scoring, mode: Mode, both_strands: bool) -> Option<Alignment> {
-    let fwd = one_strand(q, t, sc, mode).map(|a| (a, Strand::Forward));
-    let rev = both_strands
-        .then(|| one_strand(&revcomp(q), t, sc, mode))
-        .flatten()
-        .map(|a| (a, Strand::Reverse));
-    let (found, strand) = match (fwd, rev) {
-        (Some(f), Some(r)) => {
-            if r.0.score > f.0.score {
-                r
-            } else {
-                f
-            }
-        }
-        (f, r) => f.or(r)?,
-    };
+/// The alignment of `q` against `t` on one strand, query coordinates on the forward strand.
+fn on_strand(q: &[u8], t: &[u8], sc: &Scoring, mode: Mode, strand: Strand) -> Option<Alignment> {
     let Found {
         score,
         query: (qs, qe),
         target: (ts, te),
         cigar,
-    } = found;
+    } = match strand {
+        Strand::Forward => one_strand(q, t, sc, mode)?,
+        Strand::Reverse => one_strand(&revcomp(q), t, sc, mode)?,
+    };
     let (query_start, query_end) = match strand {
         Strand::Forward => (qs, qe),
         Strand::Reverse => (q.len() - qe, q.len() - qs),
@@ -238,15 +225,49 @@ pub fn align(q: &[u8], t: &[u8], sc: &Scoring, mode: Mode, both_strands: bool) -
     })
 }
 
-/// The `top_k` hits of `q` against `targets`: highest score first, ties to the lower index.
+/// The alignment the `Aligner` must report for `q` against `t`: on the better strand when
+/// `both_strands` (DNA), forward on ties.
+pub fn align(q: &[u8], t: &[u8], sc: &Scoring, mode: Mode, both_strands: bool) -> Option<Alignment> {
+    search(q, &[t], sc, mode, both_strands, 1).pop().map(|h| h.alignment)
+}
+
+/// The hit the pipeline must report for pair `i` (`q` against `t`): [`search`] with one target.
+pub fn pair_hit(i: usize, q: &[u8], t: &[u8], sc: &Scoring, mode: Mode, both_strands: bool) -> Option<Hit> {
+    let mut hit = search(q, &[t], sc, mode, both_strands, 1).pop()?;
+    hit.target = i;
+    Some(hit)
+}
+
+/// The `top_k` hits of `q` against `targets`: highest score first, ties to the lower index,
+/// each target on its better strand (forward on ties). MAPQ (README, "MAPQ"): with `s2` the
+/// best score of every (target, strand) alignment but the first hit's, `min(60, 6 (s1 - s2))`
+/// for the first hit (60 when there is none), 0 for the others; `s2` is every hit's XS.
 pub fn search(q: &[u8], targets: &[&[u8]], sc: &Scoring, mode: Mode, both: bool, top_k: usize) -> Vec<Hit> {
-    let mut hits: Vec<Hit> = targets
-        .iter()
-        .enumerate()
-        .filter_map(|(target, t)| Some(Hit::new(target, align(q, t, sc, mode, both)?)))
-        .collect();
-    hits.sort_by_key(|h| (std::cmp::Reverse(h.alignment.score), h.target));
-    hits.truncate(top_k);
+    let strands: &[Strand] = if both {
+        &[Strand::Forward, Strand::Reverse]
+    } else {
+        &[Strand::Forward]
+    };
+    let mut all: Vec<(usize, Alignment)> = Vec::new();
+    for (target, t) in targets.iter().enumerate() {
+        for &strand in strands {
+            all.extend(on_strand(q, t, sc, mode, strand).map(|a| (target, a)));
+        }
+    }
+    // Forward sorts before reverse, so a tie between strands goes to the forward one.
+    all.sort_by_key(|(target, a)| (std::cmp::Reverse(a.score), *target, a.strand == Strand::Reverse));
+    let second = all.get(1).map(|(_, a)| i64::from(a.score));
+    let mut hits: Vec<Hit> = Vec::new();
+    for (target, a) in all {
+        if hits.len() < top_k && hits.iter().all(|h| h.target != target) {
+            let mapq = match (hits.is_empty(), second) {
+                (false, _) => 0,
+                (true, None) => 60,
+                (true, Some(s2)) => (6 * (i64::from(a.score) - s2)).min(60) as u8,
+            };
+            hits.push(Hit::new(target, a, mapq, second.map(|s| s as i32)));
+        }
+    }
     hits
 }
 

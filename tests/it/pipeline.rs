@@ -40,6 +40,7 @@ fn written(
             scoring: &engines[0].config().scoring,
             command_line: "test",
             header: &io::SamHeader::default(),
+            threads: 1,
         };
         let mut writer = io::writer(format, ctx, Box::new(&mut out));
         writer.write_header().unwrap();
@@ -100,8 +101,8 @@ fn expected(engines: &[Aligner], queries: &[Record], targets: &[Record], pairs: 
         .iter()
         .enumerate()
         .map(|(i, q)| match pairs {
-            true => oracle::align(&q.seq, &targets[i].seq, &c.scoring, c.mode, both)
-                .map(|alignment| (i, Hit::new(i, alignment)))
+            true => oracle::pair_hit(i, &q.seq, &targets[i].seq, &c.scoring, c.mode, both)
+                .map(|hit| (i, hit))
                 .into_iter()
                 .collect(),
             false => oracle::search(&q.seq, &seqs, &c.scoring, c.mode, both, c.top_k)
