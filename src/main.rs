@@ -258,6 +258,11 @@ struct AlignArgs {
     /// SAM and BAM: header lines to add, given as a line or a file of lines (repeatable).
     #[arg(short = 'H', long = "header", value_name = "LINE|FILE")]
     header_lines: Vec<String>,
+    /// SAM, BAM and PAF: copy each read's header comment (after its name) into its records as
+    /// SAM tags, as bwa's and minimap2's -C (for instance `BX:Z:ACGT`); a comment that is not
+    /// SAM tags is an error.
+    #[arg(short = 'C', long)]
+    copy_comment: bool,
     /// Output file [default: stdout]; a regular file is written as FILE.PID-K.partial and
     /// renamed when the run succeeds (devices and pipes such as /dev/null are written in place).
     #[arg(short, long)]
@@ -518,9 +523,19 @@ fn align(args: &AlignArgs, command_line: &str, stop: &AtomicBool) -> Result<Outc
         );
     }
     let streamed = args.pairs && (regular_file(target_path) || (!needs_names && args.shard.is_none()));
-    let mut queries = FastxReader::open(query_path)?;
+    if args.copy_comment && !matches!(format, Format::Sam | Format::Bam | Format::Paf) {
+        bail!("-C copies comments as SAM tags: it needs -f sam, bam or paf");
+    }
+    let open_reads = |path: &Path| -> swgpu::Result<FastxReader> {
+        let mut reader = FastxReader::open(path)?;
+        if args.copy_comment {
+            reader.keep_comment_tags();
+        }
+        Ok(reader)
+    };
+    let mut queries = open_reads(query_path)?;
     let mut mates = match mates_path {
-        Some(path) => Some((FastxReader::open(path)?, path.to_path_buf())),
+        Some(path) => Some((open_reads(path)?, path.to_path_buf())),
         None => None,
     };
     let mut targets = match index_file {

@@ -28,6 +28,10 @@ pub struct Record {
     pub seq: Vec<u8>,
     /// FASTQ qualities (Phred+33 text), `None` for FASTA.
     pub qual: Option<Vec<u8>>,
+    /// SAM tags from the header's comment (after the name), tab-separated, when the reader
+    /// keeps them ([`FastxReader::keep_comment_tags`]) and there are any: SAM, BAM and PAF
+    /// records end with them (bwa's and minimap2's `-C`).
+    pub tags: Option<String>,
 }
 
 impl Record {
@@ -37,6 +41,7 @@ impl Record {
             id: id.into(),
             seq: seq.into(),
             qual: None,
+            tags: None,
         }
     }
 }
@@ -146,6 +151,29 @@ fn decompressed(mut source: Source) -> io::Result<(Vec<u8>, Source)> {
     ))
 }
 
+/// The comment of a header as tab-separated SAM tags (`None` when empty), or why it is not.
+fn comment_tags(comment: &[u8]) -> std::result::Result<Option<String>, String> {
+    let text = std::str::from_utf8(comment).map_err(|_| "the comment is not text".to_string())?;
+    let fields: Vec<&str> = text.split_ascii_whitespace().collect();
+    let mut seen = std::collections::HashSet::new();
+    for field in &fields {
+        if let Some(why) = super::sam::tag_problem(field) {
+            return Err(format!(
+                "the comment field '{}' is not a SAM tag: {why} (-C copies comments such as BX:Z:ACGT into the records)",
+                field.escape_debug()
+            ));
+        }
+        let tag = &field[..2];
+        if super::sam::WRITTEN_TAGS.contains(&tag) {
+            return Err(format!("the comment's tag {tag} is one swgpu writes itself"));
+        }
+        if !seen.insert(tag) {
+            return Err(format!("the comment has tag {tag} twice"));
+        }
+    }
+    Ok((!fields.is_empty()).then(|| fields.join("\t")))
+}
+
 /// Reads records one at a time from a FASTA/FASTQ file or stdin.
 pub struct FastxReader {
     path: PathBuf,
@@ -160,6 +188,7 @@ pub struct FastxReader {
     parsed: u64,
     last_id: Option<String>,
     max_len: Option<usize>,
+    comment_tags: bool,
     failure: Failure,
     bytes: Arc<AtomicU64>,
     size: Option<u64>,
@@ -207,6 +236,7 @@ impl FastxReader {
             parsed: 0,
             last_id: None,
             max_len: None,
+            comment_tags: false,
             failure: Failure::default(),
             bytes,
             size,
@@ -328,6 +358,20 @@ impl FastxReader {
             .next()
             .unwrap_or_default()
             .to_vec();
+        let comment = header.get(name.len()..).unwrap_or_default();
+        let tags = match self.comment_tags {
+            true => match comment_tags(comment) {
+                Ok(tags) => tags,
+                Err(message) => {
+                    let e = Error::Input {
+                        location: self.location(Some(line), Some(name.escape_ascii().to_string()), true),
+                        message,
+                    };
+                    return Some(Err(self.fail(e)));
+                }
+            },
+            false => None,
+        };
         let seq = rec.seq().into_owned();
         let qual = rec.qual().map(<[u8]>::to_vec);
         let bad_residue = seq.iter().position(|&b| !(b.is_ascii_alphabetic() || b == b'*'));
@@ -390,7 +434,14 @@ impl FastxReader {
         // Printable ASCII: the name is valid UTF-8 as it is.
         let id = String::from_utf8(name).unwrap_or(shown);
         self.last_id = Some(id.clone());
-        Some(Ok((Record { id, seq, qual }, line)))
+        Some(Ok((Record { id, seq, qual, tags }, line)))
+    }
+
+    /// Keeps the comment of each header (after the name) as SAM tags in [`Record::tags`]: its
+    /// fields, separated by white space, must each be a SAM tag (`TAG:TYPE:VALUE`) that no other
+    /// field and no tag swgpu writes has; a record whose comment is not is an error.
+    pub fn keep_comment_tags(&mut self) {
+        self.comment_tags = true;
     }
 
     /// The next `n` records at most, without taking them: the next reads return them again.

@@ -2,6 +2,7 @@
 //! minimap2's `--paf-no-hit` line. A mate of a read pair is named as in SAM (no `/1`, `/2`)
 //! and its lines end with SAM's pair fields as tags: `fl:i` (the primary line's flag, 0x40 or
 //! 0x80 telling the mates apart), `rn:Z` (RNEXT), `pn:i` (PNEXT, 1-based) and `tl:i` (TLEN).
+//! A read's copied comment tags (`-C`) end its lines.
 
 use super::{AlignmentWriter, Record, TargetRef};
 use crate::alignment::Hit;
@@ -21,6 +22,8 @@ impl PafWriter<'_> {
     /// The lines of one read named `name`, each ending with `tags`.
     fn lines(&mut self, name: &str, query: &Record, hits: &[(TargetRef<'_>, &Hit)], tags: &str) -> io::Result<()> {
         let qlen = query.seq.len();
+        let copied = query.tags.as_ref().map_or_else(String::new, |t| format!("\t{t}"));
+        let tags = format!("{tags}{copied}");
         if hits.is_empty() {
             return writeln!(self.out, "{name}\t{qlen}\t0\t0\t*\t*\t0\t0\t0\t0\t0\t0{tags}");
         }

@@ -51,6 +51,53 @@ fn md_tag(hit: &Hit, target: &[u8]) -> String {
     md
 }
 
+/// The tags swgpu writes itself in SAM, BAM and PAF records: a copied comment may not repeat them.
+pub(crate) const WRITTEN_TAGS: [&str; 13] = [
+    "AS", "NM", "MD", "XS", "RG", "MQ", "MC", "tp", "cg", "fl", "rn", "pn", "tl",
+];
+
+/// Why `field` is not a SAM optional field (`TAG:TYPE:VALUE`, SAM spec 1.5), `None` when it is.
+pub(crate) fn tag_problem(field: &str) -> Option<&'static str> {
+    let b = field.as_bytes();
+    let tag_ok =
+        b.len() >= 5 && b[0].is_ascii_alphabetic() && b[1].is_ascii_alphanumeric() && b[2] == b':' && b[4] == b':';
+    if !tag_ok {
+        return Some("tags are TAG:TYPE:VALUE, TAG a letter and a letter or digit");
+    }
+    let value = &field[5..];
+    let number = sam_float;
+    let ok = match b[3] {
+        b'A' => value.len() == 1 && value.bytes().all(|c| c.is_ascii_graphic()),
+        b'i' => value.parse::<i32>().is_ok() || value.parse::<u32>().is_ok(),
+        b'f' => number(value),
+        b'Z' => value.bytes().all(|c| c == b' ' || c.is_ascii_graphic()),
+        b'H' => value.len().is_multiple_of(2) && value.bytes().all(|c| c.is_ascii_digit() || (b'A'..=b'F').contains(&c)),
+        b'B' => {
+            let mut parts = value.split(',');
+            match parts.next() {
+                Some("c" | "C" | "s" | "S" | "i" | "I") => parts.all(|p| p.parse::<i64>().is_ok()),
+                Some("f") => parts.all(number),
+                _ => false,
+            }
+        }
+        _ => return Some("the TYPE is one of A, i, f, Z, H, B"),
+    };
+    (!ok).then_some("the VALUE does not fit its TYPE")
+}
+
+/// Whether `v` is a SAM float: `[-+]?[0-9]*\.?[0-9]+([eE][-+]?[0-9]+)?`.
+fn sam_float(v: &str) -> bool {
+    let digits = |s: &str| s.bytes().all(|c| c.is_ascii_digit());
+    let unsigned = |s: &'_ str| s.strip_prefix(['+', '-']).unwrap_or(s).to_string();
+    let v = unsigned(v);
+    let (mantissa, exp) = match v.find(['e', 'E']) {
+        Some(i) => (&v[..i], Some(unsigned(&v[i + 1..]))),
+        None => (v.as_str(), None),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or(("", mantissa));
+    !frac.is_empty() && digits(int) && digits(frac) && exp.is_none_or(|e| !e.is_empty() && digits(&e))
+}
+
 fn text_or_star(bytes: &[u8]) -> &str {
     if bytes.is_empty() {
         "*"
@@ -172,7 +219,7 @@ impl SamWriter<'_> {
             text_or_star(&read.seq),
             text_or_star(read.qual.as_deref().unwrap_or_default())
         )?;
-        self.mate_tags(mate)
+        self.end_line(read, mate)
     }
 
     /// One alignment's line; the primary (no 0x100 in `flag`) carries the read's residues.
@@ -213,12 +260,12 @@ impl SamWriter<'_> {
         if let Some(xs) = hit.second_best {
             write!(self.out, "\tXS:i:{xs}")?;
         }
-        self.mate_tags(mate)
+        self.end_line(read, mate)
     }
 
     /// `RG:Z`, then `MQ:i` and `MC:Z` (in `samtools fixmate`'s order, so that it keeps the
-    /// tags where they are), and the line's end.
-    fn mate_tags(&mut self, mate: &MateFields<'_>) -> io::Result<()> {
+    /// tags where they are), the read's copied comment tags, and the line's end.
+    fn end_line(&mut self, read: &Record, mate: &MateFields<'_>) -> io::Result<()> {
         if let Some(rg) = self.ctx.header.read_group() {
             write!(self.out, "\tRG:Z:{rg}")?;
         }
@@ -227,6 +274,9 @@ impl SamWriter<'_> {
         }
         if let Some(mc) = &mate.mate_cigar {
             write!(self.out, "\tMC:Z:{mc}")?;
+        }
+        if let Some(tags) = &read.tags {
+            write!(self.out, "\t{tags}")?;
         }
         writeln!(self.out)
     }
@@ -302,6 +352,56 @@ impl AlignmentWriter for SamWriter<'_> {
 mod tests {
     use super::*;
     use crate::alignment::{Alignment, Cigar};
+
+    #[test]
+    fn tags_follow_the_sam_grammar() {
+        for good in [
+            "BX:Z:ACGT-1",
+            "CO:Z:with space",
+            "XZ:Z:",
+            "XA:A:!",
+            "XI:i:-2147483648",
+            "XI:i:4294967295",
+            "XI:i:+7",
+            "XF:f:1",
+            "XF:f:-.5",
+            "XF:f:1.5E-3",
+            "XF:f:+2e10",
+            "XH:H:",
+            "XH:H:1AE3",
+            "XB:B:c",
+            "XB:B:S,1,2",
+            "XB:B:f,1.5,-2e3",
+            "a1:i:0",
+        ] {
+            assert_eq!(tag_problem(good), None, "{good}");
+        }
+        for bad in [
+            "BX:Z",
+            "1X:Z:a",
+            "B_:Z:a",
+            "BXZ:a",
+            "BX:z:a",
+            "XA:A:",
+            "XA:A:ab",
+            "XI:i:4294967296",
+            "XI:i:1.0",
+            "XI:i:",
+            "XF:f:1.",
+            "XF:f:inf",
+            "XF:f:NaN",
+            "XF:f:1e",
+            "XF:f:",
+            "XH:H:1",
+            "XH:H:ab",
+            "XB:B:x,1",
+            "XB:B:c,1.5",
+            "XB:B:f,1.",
+            "XZ:Z:tab\there",
+        ] {
+            assert!(tag_problem(bad).is_some(), "{bad}");
+        }
+    }
 
     #[test]
     fn md_tag_marks_mismatches_and_deletions() {

@@ -649,3 +649,84 @@ fn bam_holds_the_sam_records_and_samtools_reads_it() {
     ok(&["align", "-q", "-f", "sam", &q, &t, "-o", s(&sam_named)]);
     assert!(std::fs::read_to_string(&sam_named).unwrap().starts_with("@HD"));
 }
+
+/// `-C` copies each read's comment into its SAM, BAM and PAF records as tags (both mates of a
+/// pair, every line of a read); a comment that is not SAM tags is an error naming the record.
+#[test]
+fn comments_become_tags_with_dash_c() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_keep, _, t) = setup();
+    let reads = file(
+        dir.path(),
+        "c.fq",
+        "@fwd BX:Z:ACGT-1\tRX:Z:GG\nACGTAGCTAGCTGATCGATC\n+\nIIIIIIIIIIIIIIIIIIII\n@none\nNNNNNNNN\n+\nIIIIIIII\n@neg XF:f:-1.5 XB:B:c,-1,2\nACGTAGCTAGCTGATCGATC\n+\nIIIIIIIIIIIIIIIIIIII\n",
+    );
+    let sam = ok(&["align", "-q", "-C", s(&reads), &t]);
+    let recs = sam_records(&sam);
+    assert_eq!(recs[0][recs[0].len() - 2..], ["BX:Z:ACGT-1", "RX:Z:GG"]);
+    assert_eq!(recs[1].len(), 11, "no comment, no tags: {:?}", recs[1]);
+    assert_eq!(recs[2][recs[2].len() - 2..], ["XF:f:-1.5", "XB:B:c,-1,2"]);
+    let paf = ok(&["align", "-q", "-C", "-f", "paf", s(&reads), &t]);
+    assert!(
+        paf.lines()
+            .next()
+            .unwrap()
+            .ends_with("\tcg:Z:20=\tBX:Z:ACGT-1\tRX:Z:GG")
+    );
+    if std::process::Command::new("samtools").arg("--version").output().is_ok() {
+        let bam = dir.path().join("c.bam");
+        ok(&["align", "-q", "-C", s(&reads), &t, "-o", s(&bam)]);
+        let out = std::process::Command::new("samtools")
+            .args(["view", "-h", "--no-PG", s(&bam)])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        assert_eq!(without_pg(&String::from_utf8(out.stdout).unwrap()), without_pg(&sam));
+    }
+    // Pairs: each mate's own comment.
+    let r1 = file(
+        dir.path(),
+        "r1.fq",
+        super::head("data/reads_1.fq", 8).replacen('\n', " BC:Z:A\n", 1),
+    );
+    let r2 = file(
+        dir.path(),
+        "r2.fq",
+        super::head("data/reads_2.fq", 8).replacen('\n', " BC:Z:C\n", 1),
+    );
+    let paired = sam_records(&ok(&["align", "-q", "-C", s(&r1), s(&r2), "data/lambda_virus.fa"]));
+    let last: Vec<&str> = paired.iter().map(|r| r.last().unwrap().as_str()).collect();
+    assert_eq!(last[0], "BC:Z:A");
+    assert_eq!(last[1], "BC:Z:C");
+    assert!(!last[2].starts_with("BC:Z"));
+    // Not tags: an error naming the file, record and line; the records before it are written.
+    for (comment, message) in [
+        ("1:N:0:ATCACG", "the comment field '1:N:0:ATCACG' is not a SAM tag"),
+        ("BX:Q:x", "the TYPE is one of A, i, f, Z, H, B"),
+        ("XI:i:1.5", "the VALUE does not fit its TYPE"),
+        ("XH:H:ABC", "the VALUE does not fit its TYPE"),
+        ("XF:f:1.", "the VALUE does not fit its TYPE"),
+        ("XA:A:xy", "the VALUE does not fit its TYPE"),
+        ("AS:i:3", "the comment's tag AS is one swgpu writes itself"),
+        ("BX:Z:a BX:Z:b", "the comment has tag BX twice"),
+    ] {
+        let bad = file(
+            dir.path(),
+            "bad.fq",
+            format!("@ok\nACGTAGCTAGCTGATCGATC\n+\nIIIIIIIIIIIIIIIIIIII\n@bad {comment}\nACGT\n+\nIIII\n"),
+        );
+        let out = swgpu(&["align", "-q", "-C", s(&bad), &t]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{comment}");
+        assert!(stderr.contains("bad.fq: record 2 ('bad'), line 5: "), "{stderr}");
+        assert!(stderr.contains(message), "{comment}: {stderr}");
+        assert_eq!(sam_records(&String::from_utf8_lossy(&out.stdout)).len(), 1);
+        // Without -C the comment is ignored.
+        ok(&["align", "-q", s(&bad), &t]);
+    }
+    let out = swgpu(&["align", "-q", "-C", "-f", "jsonl", s(&reads), &t]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("-C copies comments as SAM tags: it needs -f sam, bam or paf")
+    );
+}
