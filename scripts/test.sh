@@ -36,6 +36,16 @@ cargo clippy --all-targets --release --no-default-features -- -D warnings
 cargo fmt --check --manifest-path fuzz/Cargo.toml
 cargo clippy --release --manifest-path fuzz/Cargo.toml -- -D warnings
 
+echo "== docs without warnings; the oldest Rust that Cargo.toml's rust-version claims"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --no-default-features
+msrv=$(sed -n 's/^rust-version = "\(.*\)"$/\1/p' Cargo.toml)
+if command -v rustup >/dev/null && rustup toolchain install "$msrv" --profile minimal >/dev/null 2>&1; then
+    CARGO_TARGET_DIR=target/msrv cargo +"$msrv" check --all-targets
+else
+    echo "   rustup cannot install Rust $msrv here: rust-version not checked"
+fi
+
 echo "== tests (release: the property and 40 kbp tests need optimisation)"
 echo "   SWGPU_REQUIRE_GPU=${SWGPU_REQUIRE_GPU:-0}: 1 makes a missing GPU adapter a failure, not a skip"
 cargo test --release

@@ -70,6 +70,9 @@ pub struct AlignerConfig {
     pub threads: usize,
     /// GPU adapter for [`Backend::Gpu`].
     pub device: GpuDevice,
+    /// The CPU kernels' instruction set; `None`: the best this CPU has ([`cpu::isa`]). Every
+    /// ISA gives the same results; this is for measuring one against another.
+    pub cpu_isa: Option<cpu::Isa>,
 }
 
 impl AlignerConfig {
@@ -83,6 +86,7 @@ impl AlignerConfig {
             backend: Backend::Auto,
             threads: 1,
             device: GpuDevice::Auto,
+            cpu_isa: None,
         }
     }
 }
@@ -121,6 +125,18 @@ impl Aligner {
         if config.threads == 0 {
             return Err(Error::Config("threads must be at least 1".into()));
         }
+        if let Some(isa) = config.cpu_isa.filter(|isa| !isa.available()) {
+            let here: Vec<&str> = cpu::Isa::ALL
+                .iter()
+                .filter(|i| i.available())
+                .map(|i| i.name())
+                .collect();
+            return Err(Error::Config(format!(
+                "this CPU cannot run the {} kernels; it runs {}",
+                isa.name(),
+                here.join(", ")
+            )));
+        }
         #[cfg(feature = "gpu")]
         let gpu = match config.backend {
             Backend::Gpu => Some(std::sync::Arc::new(crate::gpu::Gpu::new(&config.device)?)),
@@ -154,7 +170,7 @@ impl Aligner {
         }
         match self.config.backend {
             Backend::Scalar => "scalar".to_string(),
-            _ => format!("cpu ({})", cpu::isa().name()),
+            _ => format!("cpu ({})", self.cpu_isa().name()),
         }
     }
 
@@ -207,7 +223,12 @@ impl Aligner {
 
     /// The SIMD ISA the CPU backend uses, `None` for the scalar backend.
     fn isa(&self) -> Option<cpu::Isa> {
-        (self.config.backend != Backend::Scalar).then(cpu::isa)
+        (self.config.backend != Backend::Scalar).then(|| self.cpu_isa())
+    }
+
+    /// The configured CPU ISA, or the best this CPU has.
+    fn cpu_isa(&self) -> cpu::Isa {
+        self.config.cpu_isa.unwrap_or_else(cpu::isa)
     }
 
     /// Aligns one query against one target (both strands when configured); `None` when there
@@ -304,7 +325,7 @@ impl Aligner {
         for r in queries.iter().chain(targets) {
             self.check_length(&r.id, &r.seq)?;
         }
-        let few = targets.len() < cpu::isa().lanes();
+        let few = targets.len() < self.cpu_isa().lanes();
         let dna = self.config.scoring.dna_match_mismatch().is_some();
         match self.isa() {
             // Few targets (a genome): the queries fill the lanes (or the GPU), every target in turn.

@@ -4,7 +4,7 @@
 //! semi-global (query end to end, target ends free), with affine gaps, for DNA and protein.
 //!
 //! Every backend reports the same alignment, byte for byte, as the exact reference aligner;
-//! the tie-break rules that make this possible are documented in [`reference`].
+//! the tie-break rules that make this possible are documented in [`reference`](mod@reference).
 //!
 //! ```
 //! use swgpu::{Aligner, AlignerConfig, Alphabet, Mode, Scoring, Strand};

@@ -36,6 +36,25 @@ enum Command {
     Bench(Box<BenchArgs>),
     /// Build the index of a reference genome, for `align READS REF.swi`.
     Index(IndexArgs),
+    /// Cut a FASTA/FASTQ file (or the two files of read pairs) into pieces of N records, in one
+    /// pass, for aligning the pieces in parallel; prints each piece's file(s), one line each.
+    Split(SplitArgs),
+}
+
+#[derive(Args)]
+struct SplitArgs {
+    /// The input, or mate 1 and mate 2 of read pairs (optionally compressed; '-' for stdin).
+    #[arg(required = true, num_args = 1..=2)]
+    inputs: Vec<PathBuf>,
+    /// Records (pairs) per piece.
+    #[arg(short = 'n', long)]
+    records: u64,
+    /// The pieces' prefix: PREFIX.0001.fq.gz, ... (pairs: PREFIX.0001_1.fq.gz and _2).
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Write plain text instead of gzip (level 1).
+    #[arg(long)]
+    plain: bool,
 }
 
 #[derive(Args)]
@@ -153,6 +172,10 @@ struct BenchArgs {
     /// GPU adapter, as for `align`.
     #[arg(long)]
     device: Option<String>,
+    /// CPU instruction sets to measure, each as its own cpu engine (for instance
+    /// avx512bw,avx2) [default: the best this CPU has].
+    #[arg(long, value_name = "ISA,...", value_delimiter = ',', value_parser = parse_isa)]
+    cpu_isa: Vec<swgpu::cpu::Isa>,
     /// Threads for every engine, peers included.
     #[arg(short, long, default_value_t = 1)]
     threads: usize,
@@ -248,6 +271,10 @@ struct AlignArgs {
     /// Worker threads [default: all CPUs].
     #[arg(short, long)]
     threads: Option<usize>,
+    /// The CPU kernels' instruction set: avx512bw, avx2, sse4.1, neon or portable [default:
+    /// the best this CPU has]; the same output with each, refused when the CPU lacks it.
+    #[arg(long, value_name = "ISA", value_parser = parse_isa)]
+    cpu_isa: Option<swgpu::cpu::Isa>,
     /// Output format [default: bam for an output named *.bam, else sam].
     #[arg(short, long, value_enum)]
     format: Option<FormatArg>,
@@ -360,7 +387,16 @@ fn aligner_config(args: &AlignArgs, scoring: Scoring) -> AlignerConfig {
     config.top_k = args.top_k;
     config.device = gpu_device(args.device.as_deref());
     config.threads = all_cpus(args.threads);
+    config.cpu_isa = args.cpu_isa;
     config
+}
+
+/// An ISA by its name in `swgpu devices`.
+fn parse_isa(name: &str) -> std::result::Result<swgpu::cpu::Isa, String> {
+    swgpu::cpu::Isa::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = swgpu::cpu::Isa::ALL.iter().map(|i| i.name()).collect();
+        format!("the ISAs are {}", names.join(", "))
+    })
 }
 
 impl ProblemArgs {
@@ -547,6 +583,10 @@ fn align(args: &AlignArgs, command_line: &str, stop: &AtomicBool) -> Result<Outc
         ([], None) => args.problem.alphabet(&[]),
         (sample, _) => args.problem.alphabet(sample),
     };
+    let target_sample = targets.as_mut().map(|t| t.peek(100)).unwrap_or_default();
+    for mistake in mistakes(args, queries.peek(100), target_sample, alphabet) {
+        warn(&mistake);
+    }
     let config = aligner_config(args, scoring(&args.problem, alphabet)?);
     // Notes go with the summary at the end, so that an error is the only line of a failed run.
     let (engines, note) = pipeline::engines(&config)?;
@@ -745,10 +785,12 @@ fn align(args: &AlignArgs, command_line: &str, stop: &AtomicBool) -> Result<Outc
             ),
         });
     }
+    // A job that asked for the GPU must not run on the CPU unseen, even with -q.
+    fallback_notes(&engines).iter().for_each(|w| warn(w));
     Ok(Outcome {
         summary,
         engines: engines.iter().map(Aligner::name).collect(),
-        notes: notes.into_iter().chain(fallback_notes(&engines)).collect(),
+        notes,
         written_to: output.writing_to().map(Path::to_path_buf),
     })
 }
@@ -821,6 +863,57 @@ fn fallback_notes(engines: &[Aligner]) -> Vec<String> {
         let _ = engines;
         Vec::new()
     }
+}
+
+fn split(args: &SplitArgs) -> Result<()> {
+    let inputs: Vec<&Path> = args.inputs.iter().map(PathBuf::as_path).collect();
+    let pieces = io::split::split(&inputs, args.records, &args.output, !args.plain)?;
+    let mut out = std::io::stdout().lock();
+    for piece in &pieces {
+        let names: Vec<String> = piece.paths.iter().map(|p| p.display().to_string()).collect();
+        writeln!(out, "{}", names.join("\t"))?;
+    }
+    let records: u64 = pieces.iter().map(|p| p.records).sum();
+    eprintln!("swgpu: split {records} records into {} piece(s)", pieces.len());
+    Ok(())
+}
+
+/// A warning on stderr, shown even with -q: something the user very likely did not mean.
+fn warn(message: &str) {
+    eprintln!("swgpu: warning: {message}");
+}
+
+/// Mistakes the first records make evident: queries and targets swapped (a genome as the
+/// query, reads as targets), and an alphabet the records do not look like.
+fn mistakes(args: &AlignArgs, queries: &[Record], targets: &[Record], alphabet: Alphabet) -> Vec<String> {
+    let mut found = Vec::new();
+    let longest = |records: &[Record]| records.iter().map(|r| r.seq.len()).max().unwrap_or(0);
+    let (query, target) = (longest(queries), longest(targets));
+    if !args.pairs && !targets.is_empty() && query >= 100_000 && target * 100 <= query {
+        found.push(format!(
+            "a query has {query} residues and the targets at most {target}: QUERIES and TARGETS look swapped (swgpu align READS GENOME)"
+        ));
+    }
+    let looks = |records: &[Record]| {
+        let letters = records.iter().any(|r| r.seq.iter().any(u8::is_ascii_alphabetic));
+        letters.then(|| Alphabet::detect(records.iter().map(|r| r.seq.as_slice())))
+    };
+    let name = |a: Alphabet| if a == Alphabet::Dna { "DNA" } else { "protein" };
+    if let Some(seen) = looks(queries).filter(|&a| a != alphabet) {
+        found.push(format!(
+            "the queries look like {} but are aligned as {} (--alphabet): use --alphabet {}, or leave it out to detect it",
+            name(seen),
+            name(alphabet),
+            if seen == Alphabet::Dna { "dna" } else { "protein" }
+        ));
+    } else if let Some(seen) = looks(targets).filter(|&a| a != alphabet) {
+        found.push(format!(
+            "the queries are {} but the targets look like {}: swgpu does not translate, so align DNA against DNA and protein against protein",
+            name(alphabet),
+            name(seen)
+        ));
+    }
+    found
 }
 
 /// The end-of-run summary on stderr.
@@ -912,6 +1005,7 @@ fn bench(args: &BenchArgs) -> Result<()> {
     };
     let plan = bench::Plan {
         backends,
+        cpu_isas: args.cpu_isa.clone(),
         threads: args.threads.max(1),
         device,
         reference,
@@ -1056,6 +1150,7 @@ fn main() {
             }),
             Command::Devices => devices().map(|()| None),
             Command::Index(index_args) => build_index(index_args).map(|()| None),
+            Command::Split(split_args) => split(split_args).map(|()| None),
             Command::Bench(bench_args) => bench(bench_args).map(|()| None),
         });
     match result {

@@ -2,7 +2,7 @@
 //! ([`crate::index`]), then the pair placed together by the rule below, with the other mate
 //! rescued by exact alignment near a placed one. The library's [`Orientation`] is FR
 //! (Illumina paired-end) unless told otherwise; every rule below is the FR rule applied to
-//! the mates' template strands ([`Orientation::template`]: RF flips both mates' strands, FF
+//! the mates' template strands (`Orientation::template`: RF flips both mates' strands, FF
 //! mate 2's).
 //!
 //! **Template length.** As `samtools fixmate` computes it: from this mate's 5' end to its

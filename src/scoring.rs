@@ -353,7 +353,7 @@ impl Scoring {
         self.dna_match_mismatch
     }
 
-    /// Encodes residues to codes for [`Scoring::pair_score`].
+    /// Encodes residues to the codes the kernels index their substitution table by.
     pub fn encode(&self, seq: &[u8]) -> Vec<u8> {
         seq.iter().map(|&b| self.code(b)).collect()
     }

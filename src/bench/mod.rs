@@ -414,6 +414,8 @@ pub fn run_backend(workload: &Workload, aligner: &Aligner) -> Result<(Results, M
 pub struct Plan {
     /// Backends to measure, besides `scalar`, which runs first when it is the reference.
     pub backends: Vec<Backend>,
+    /// The CPU backend runs once for each of these ISAs (none: the best this CPU has).
+    pub cpu_isas: Vec<crate::cpu::Isa>,
     /// Worker threads for swgpu and for the peers.
     pub threads: usize,
     /// GPU adapter for [`Backend::Gpu`].
@@ -439,8 +441,24 @@ pub fn run(workload: &Workload, plan: &Plan, progress: &mut dyn FnMut(&str)) -> 
         backends.insert(0, Backend::Scalar);
     }
     let mut engines: Vec<Engine> = Vec::new();
-    for backend in backends {
-        let aligner = Aligner::new(workload.config(backend, plan.threads, &plan.device))?;
+    let isas: Vec<Option<crate::cpu::Isa>> = match plan.cpu_isas.is_empty() {
+        true => vec![None],
+        false => plan.cpu_isas.iter().copied().map(Some).collect(),
+    };
+    let configs = backends.into_iter().flat_map(|backend| {
+        let each_isa = if backend == Backend::Cpu {
+            isas.clone()
+        } else {
+            vec![None]
+        };
+        each_isa.into_iter().map(move |isa| {
+            let mut config = workload.config(backend, plan.threads, &plan.device);
+            config.cpu_isa = isa;
+            (backend, config)
+        })
+    });
+    for (backend, config) in configs {
+        let aligner = Aligner::new(config)?;
         if expected.is_none() {
             // The reference: run once, before the rounds.
             progress(&format!("{} on {backend:?}", workload.name));

@@ -11,15 +11,15 @@
 //! reach, so their lanes compute only the diagonals a path with that score can touch
 //! (`band`); the result is exact.
 //!
-//! The DP is written once per scheme, generic over [`Lanes`] and over where substitution
-//! scores come from ([`ScoreSource`]: a target profile when all lanes share the query, or
+//! The DP is written once per scheme, generic over `Lanes` and over where substitution
+//! scores come from (`ScoreSource`: a target profile when all lanes share the query, or
 //! per-lane residue codes for DNA pairs). Both walk the matrix row by row like the reference,
 //! so keeping the first strictly greater cell gives the reference's tie-break. Each ISA module
 //! only implements `Lanes` and entry points with `#[target_feature]`; the ISA is detected once
 //! at run time ([`isa`]) and the portable implementation runs everywhere else.
 //!
 //! Exactness: an inter-sequence target runs in 16 bits only when every true DP value is
-//! provably within `±I16_SAFE`, half of the `i16` range ([`value_bound`] times the largest
+//! provably within `±I16_SAFE`, half of the `i16` range (`value_bound` times the largest
 //! single DP step). Saturation then never touches a value that matters and the masks below
 //! (adding `i16::MIN`) can never beat a true value. Striped passes check the range they
 //! reached instead, and a pass out of the 16-bit range runs again in 32-bit striped lanes;
@@ -82,6 +82,16 @@ impl Isa {
             Isa::Neon => "neon",
             Isa::Portable => "portable",
         }
+    }
+
+    /// The ISA named `name` (as [`Isa::name`] gives it), whether or not this CPU has it.
+    ///
+    /// ```
+    /// assert_eq!(swgpu::cpu::Isa::from_name("avx2"), Some(swgpu::cpu::Isa::Avx2));
+    /// assert_eq!(swgpu::cpu::Isa::from_name("mmx"), None);
+    /// ```
+    pub fn from_name(name: &str) -> Option<Isa> {
+        Isa::ALL.into_iter().find(|i| i.name() == name)
     }
 
     /// Lanes (alignments computed at once) of this ISA's kernel.

@@ -216,9 +216,9 @@ impl Gpu {
                 seen.join(", ")
             };
             return Err(gpu_error(match choice {
-                GpuDevice::Auto => {
-                    format!("no GPU adapter found (CPU adapters are used only when named; adapters: {seen})")
-                }
+                GpuDevice::Auto => format!(
+                    "no GPU adapter found (CPU adapters are used only when named; adapters: {seen}); in a container, NVIDIA GPUs need NVIDIA_DRIVER_CAPABILITIES=compute,utility,graphics for Vulkan"
+                ),
                 _ => format!("no adapter matches {choice:?} (adapters: {seen})"),
             }));
         };

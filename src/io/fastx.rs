@@ -32,6 +32,9 @@ pub struct Record {
     /// keeps them ([`FastxReader::keep_comment_tags`]) and there are any: SAM, BAM and PAF
     /// records end with them (bwa's and minimap2's `-C`).
     pub tags: Option<String>,
+    /// The header's comment as read (after the name and the white space that follows it), when
+    /// the reader keeps it ([`FastxReader::keep_comments`]) and there is one.
+    pub comment: Option<String>,
 }
 
 impl Record {
@@ -42,6 +45,7 @@ impl Record {
             seq: seq.into(),
             qual: None,
             tags: None,
+            comment: None,
         }
     }
 }
@@ -189,6 +193,7 @@ pub struct FastxReader {
     last_id: Option<String>,
     max_len: Option<usize>,
     comment_tags: bool,
+    comments: bool,
     failure: Failure,
     bytes: Arc<AtomicU64>,
     size: Option<u64>,
@@ -237,6 +242,7 @@ impl FastxReader {
             last_id: None,
             max_len: None,
             comment_tags: false,
+            comments: false,
             failure: Failure::default(),
             bytes,
             size,
@@ -372,6 +378,10 @@ impl FastxReader {
             },
             false => None,
         };
+        let comment = match self.comments {
+            true => Some(String::from_utf8_lossy(comment.trim_ascii_start()).into_owned()).filter(|c| !c.is_empty()),
+            false => None,
+        };
         let seq = rec.seq().into_owned();
         let qual = rec.qual().map(<[u8]>::to_vec);
         let bad_residue = seq.iter().position(|&b| !(b.is_ascii_alphabetic() || b == b'*'));
@@ -434,7 +444,16 @@ impl FastxReader {
         // Printable ASCII: the name is valid UTF-8 as it is.
         let id = String::from_utf8(name).unwrap_or(shown);
         self.last_id = Some(id.clone());
-        Some(Ok((Record { id, seq, qual, tags }, line)))
+        Some(Ok((
+            Record {
+                id,
+                seq,
+                qual,
+                tags,
+                comment,
+            },
+            line,
+        )))
     }
 
     /// Keeps the comment of each header (after the name) as SAM tags in [`Record::tags`]: its
@@ -442,6 +461,11 @@ impl FastxReader {
     /// field and no tag swgpu writes has; a record whose comment is not is an error.
     pub fn keep_comment_tags(&mut self) {
         self.comment_tags = true;
+    }
+
+    /// Keeps the comment of each header (after the name) as read, in [`Record::comment`].
+    pub fn keep_comments(&mut self) {
+        self.comments = true;
     }
 
     /// The next `n` records at most, without taking them: the next reads return them again.

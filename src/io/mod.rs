@@ -7,6 +7,7 @@ mod jsonl;
 pub mod output;
 mod paf;
 mod sam;
+pub mod split;
 
 pub use fastx::{FastxReader, Record, check_lengths, count_records, read_all, target_infos};
 pub use output::Output;

@@ -71,7 +71,9 @@ pub(crate) fn tag_problem(field: &str) -> Option<&'static str> {
         b'i' => value.parse::<i32>().is_ok() || value.parse::<u32>().is_ok(),
         b'f' => number(value),
         b'Z' => value.bytes().all(|c| c == b' ' || c.is_ascii_graphic()),
-        b'H' => value.len().is_multiple_of(2) && value.bytes().all(|c| c.is_ascii_digit() || (b'A'..=b'F').contains(&c)),
+        b'H' => {
+            value.len().is_multiple_of(2) && value.bytes().all(|c| c.is_ascii_digit() || (b'A'..=b'F').contains(&c))
+        }
         b'B' => {
             let mut parts = value.split(',');
             match parts.next() {

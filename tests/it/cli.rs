@@ -730,3 +730,186 @@ fn comments_become_tags_with_dash_c() {
         String::from_utf8_lossy(&out.stderr).contains("-C copies comments as SAM tags: it needs -f sam, bam or paf")
     );
 }
+
+/// `--cpu-isa` runs the named kernels: every ISA this CPU has gives the same records (pairs
+/// against a genome, DNA search, protein search); one it lacks, or an unknown name, is refused.
+#[test]
+fn every_cpu_isa_gives_the_same_output() {
+    let here: Vec<&str> = swgpu::cpu::Isa::ALL
+        .iter()
+        .filter(|i| i.available())
+        .map(|i| i.name())
+        .collect();
+    assert!(here.contains(&"portable"));
+    let (_keep, q, t) = setup();
+    let runs: [Vec<&str>; 3] = [
+        vec!["data/reads_1.fq", "data/reads_2.fq", "data/lambda_virus.fa"],
+        vec![q.as_str(), t.as_str(), "-N", "2"],
+        vec!["data/proteins_query.fa", "data/proteins_db.fa", "-N", "3", "-f", "paf"],
+    ];
+    for inputs in &runs {
+        let outputs: Vec<String> = here
+            .iter()
+            .map(|isa| {
+                let mut args = vec!["align", "-q", "-t", "2", "--cpu-isa", isa];
+                args.extend(inputs);
+                without_pg(&ok(&args))
+            })
+            .collect();
+        assert!(outputs.iter().all(|o| o == &outputs[0]), "{inputs:?}");
+    }
+    if let Some(missing) = swgpu::cpu::Isa::ALL.iter().find(|i| !i.available()) {
+        let out = swgpu(&["align", "--cpu-isa", missing.name(), &q, &t]);
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!("this CPU cannot run the {} kernels", missing.name())),
+            "{stderr}"
+        );
+    }
+    let out = swgpu(&["align", "--cpu-isa", "mmx", &q, &t]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the ISAs are avx512bw, avx2, sse4.1, neon, portable"));
+}
+
+/// Mistakes the input makes evident get one warning line each, even with -q, and the run goes
+/// on; a run without them warns of nothing.
+#[test]
+fn evident_mistakes_are_warned_of() {
+    let dir = tempfile::tempdir().unwrap();
+    let genome = file(dir.path(), "big.fa", format!(">big\n{}\n", super::dna(&mut 7, 150_000)));
+    for (args, warning) in [
+        (
+            vec![s(&genome), "data/reads_1.fq"],
+            "a query has 150000 residues and the targets at most",
+        ),
+        (
+            vec!["--alphabet", "dna", "data/proteins_query.fa", "data/proteins_db.fa"],
+            "the queries look like protein but are aligned as DNA (--alphabet): use --alphabet protein",
+        ),
+        (
+            vec!["data/reads_1.fq", "data/proteins_db.fa"],
+            "the queries are DNA but the targets look like protein: swgpu does not translate",
+        ),
+        (vec!["data/reads_1.fq", "data/lambda_virus.fa"], ""),
+        (vec!["data/proteins_query.fa", "data/proteins_db.fa"], ""),
+    ] {
+        let mut all = vec!["align", "-q", "-o", "/dev/null"];
+        all.extend(&args);
+        let out = swgpu(&all);
+        assert!(out.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let warnings: Vec<&str> = stderr.lines().filter(|l| l.starts_with("swgpu: warning: ")).collect();
+        match warning {
+            "" => assert!(stderr.is_empty(), "{args:?}: {stderr}"),
+            w => assert!(warnings.len() == 1 && warnings[0].contains(w), "{args:?}: {stderr}"),
+        }
+    }
+}
+
+/// The README's library example is `examples/align_pair.rs` verbatim, and the examples run:
+/// `search_to_sam` writes the records `swgpu align` writes. `cargo test` builds the examples
+/// before it runs this (a test run filtered to `--test it` does not, and skips outside CI).
+#[test]
+fn the_examples_run_and_the_readme_shows_them() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/align_pair.rs")).unwrap();
+    assert!(readme.contains(&format!("```rust\n{example}```")));
+    let dir = std::path::Path::new(env!("CARGO_BIN_EXE_swgpu"))
+        .parent()
+        .unwrap()
+        .join("examples");
+    if !dir.join("align_pair").exists() {
+        assert!(std::env::var("CI").is_err(), "cargo test builds the examples");
+        return;
+    }
+    let run = |name: &str, args: &[&str]| {
+        let out = std::process::Command::new(dir.join(name))
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(run("align_pair", &[]), "16 2 8=\n");
+    let inputs = ["data/reads_1.fq", "data/lambda_virus.fa"];
+    let sam = run("search_to_sam", &inputs);
+    assert_eq!(
+        sam_records(&sam),
+        sam_records(&ok(&["align", "-q", inputs[0], inputs[1]]))
+    );
+}
+
+/// `swgpu split` cuts inputs once into pieces of N records (pairs in step), records unchanged;
+/// the pieces aligned one by one give the single run's records in order; mate files that
+/// disagree in length are an error, which leaves no piece half written.
+#[test]
+fn split_cuts_once_and_the_pieces_align_as_the_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = dir.path().join("chunk");
+    let pairs = ["data/reads_1.fq", "data/reads_2.fq"];
+    let listed = ok(&["split", "-n", "70", "-o", s(&prefix), pairs[0], pairs[1]]);
+    let pieces: Vec<Vec<&str>> = listed.lines().map(|l| l.split('\t').collect()).collect();
+    assert_eq!(pieces.len(), 3, "200 pairs in pieces of 70");
+    assert!(pieces[0][0].ends_with("chunk.0001_1.fq.gz") && pieces[2][1].ends_with("chunk.0003_2.fq.gz"));
+    for (mate, original) in pairs.iter().enumerate() {
+        let mut joined = Vec::new();
+        for piece in &pieces {
+            let mut text = String::new();
+            flate2::read::GzDecoder::new(std::fs::File::open(piece[mate]).unwrap())
+                .read_to_string(&mut text)
+                .unwrap();
+            joined.extend(text.into_bytes());
+        }
+        assert_eq!(joined, std::fs::read(original).unwrap(), "{original}");
+    }
+    let whole = sam_records(&ok(&[
+        "align",
+        "-q",
+        "-I",
+        "200,30",
+        pairs[0],
+        pairs[1],
+        "data/lambda_virus.fa",
+    ]));
+    let mut parts = Vec::new();
+    for piece in &pieces {
+        parts.extend(sam_records(&ok(&[
+            "align",
+            "-q",
+            "-I",
+            "200,30",
+            piece[0],
+            piece[1],
+            "data/lambda_virus.fa",
+        ])));
+    }
+    assert_eq!(parts, whole);
+    // FASTA, plain: comments kept, a sequence on one line.
+    let fasta = file(dir.path(), "t.fa", ">a first one\nAC\nGT\n>b\nTT\n>c x\nG\n");
+    let listed = ok(&[
+        "split",
+        "--plain",
+        "-n",
+        "2",
+        "-o",
+        s(&dir.path().join("fa")),
+        s(&fasta),
+    ]);
+    let texts: Vec<String> = listed.lines().map(|p| std::fs::read_to_string(p).unwrap()).collect();
+    assert_eq!(texts, [">a first one\nACGT\n>b\nTT\n", ">c x\nG\n"]);
+    // Mates that disagree: an error; the pieces before it stay, the one under way is removed.
+    let short = file(dir.path(), "short.fq", super::head(pairs[0], 12));
+    let bad = dir.path().join("bad");
+    let out = swgpu(&["split", "-n", "2", "-o", s(&bad), s(&short), pairs[1]]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("short.fq: holds 3 records, but data/reads_2.fq holds more"));
+    let mut left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("bad"))
+        .collect();
+    left.sort();
+    assert_eq!(left, ["bad.0001_1.fq.gz", "bad.0001_2.fq.gz"]);
+}
