@@ -913,3 +913,27 @@ fn split_cuts_once_and_the_pieces_align_as_the_whole() {
     left.sort();
     assert_eq!(left, ["bad.0001_1.fq.gz", "bad.0001_2.fq.gz"]);
 }
+
+/// No shape writes MAPQ 255 (GATK's `MappingQualityAvailableReadFilter` drops such reads):
+/// search, `--pairs`, the exhaustive genome, the index, and read pairs.
+#[test]
+fn no_record_has_mapq_255() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("lambda.swi");
+    ok(&["index", "data/lambda_virus.fa", "-o", s(&index)]);
+    let runs: [Vec<&str>; 5] = [
+        vec!["data/reads_1.fq", "data/lambda_virus.fa", "-N", "3"],
+        vec!["--pairs", "data/reads_1.fq", "data/reads_2.fq"],
+        vec!["--exhaustive", "data/reads_1.fq", "data/lambda_virus.fa"],
+        vec!["data/reads_1.fq", s(&index), "-N", "2"],
+        vec!["data/reads_1.fq", "data/reads_2.fq", s(&index)],
+    ];
+    for args in runs {
+        let mut all = vec!["align", "-q"];
+        all.extend(&args);
+        let records = sam_records(&ok(&all));
+        assert!(records.iter().any(|r| r[4] != "0"), "{args:?}: some reads are placed");
+        let bad: Vec<_> = records.iter().filter(|r| r[4] == "255").collect();
+        assert!(bad.is_empty(), "{args:?}: {bad:?}");
+    }
+}
