@@ -584,12 +584,12 @@ fn align(args: &AlignArgs, command_line: &str, stop: &AtomicBool) -> Result<Outc
         (sample, _) => args.problem.alphabet(sample),
     };
     let target_sample = targets.as_mut().map(|t| t.peek(100)).unwrap_or_default();
-    for mistake in mistakes(args, queries.peek(100), target_sample, alphabet) {
-        warn(&mistake);
-    }
+    let mistakes = mistakes(args, queries.peek(100), target_sample, alphabet);
     let config = aligner_config(args, scoring(&args.problem, alphabet)?);
-    // Notes go with the summary at the end, so that an error is the only line of a failed run.
+    // Notes go with the summary at the end, so that an error is the only line of a failed run;
+    // warnings come once the options are known to be valid, before the long work.
     let (engines, note) = pipeline::engines(&config)?;
+    mistakes.iter().for_each(|m| warn(m));
     let mut notes: Vec<String> = note.into_iter().collect();
     let max_len = engines[0].max_len();
     queries.limit_length(max_len);
