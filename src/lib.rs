@@ -46,4 +46,4 @@ pub use aligner::{Aligner, AlignerConfig, Backend, GpuDevice, StrandMode};
 pub use alignment::{Alignment, Cigar, CigarOp, Hit, Mode, Strand};
 pub use error::{Error, InputLocation, Result};
 pub use io::Record;
-pub use scoring::{Alphabet, BUILTIN_MATRICES, Matrix, Scoring, reverse_complement};
+pub use scoring::{Alphabet, BUILTIN_MATRICES, Matrix, Scoring, ScoringOptions, reverse_complement};

@@ -15,7 +15,7 @@ use swgpu::index::{AUTO_INDEX_RESIDUES, Index, Mapper};
 use swgpu::io::output::{regular_file, same_file};
 use swgpu::io::{self, FastxReader, Format, Output, OutputContext, TargetInfo};
 use swgpu::pipeline::{self, Input, Summary, Targets};
-use swgpu::{Aligner, AlignerConfig, Alphabet, Backend, GpuDevice, Matrix, Mode, Record, Scoring, StrandMode};
+use swgpu::{Aligner, AlignerConfig, Alphabet, Backend, GpuDevice, Mode, Record, Scoring, StrandMode};
 
 /// Exact Smith-Waterman, Needleman-Wunsch and semi-global alignment with affine gaps.
 #[derive(Parser)]
@@ -311,24 +311,14 @@ struct AlignArgs {
 }
 
 fn scoring(args: &ProblemArgs, alphabet: Alphabet) -> Result<Scoring> {
-    let (default_open, default_extend) = match alphabet {
-        Alphabet::Dna => (4, 2),
-        Alphabet::Protein => (11, 1),
+    let options = swgpu::ScoringOptions {
+        matrix: args.matrix.clone(),
+        match_score: args.match_score,
+        mismatch: args.mismatch,
+        gap_open: args.gap_open,
+        gap_extend: args.gap_extend,
     };
-    let (open, extend) = (
-        args.gap_open.unwrap_or(default_open),
-        args.gap_extend.unwrap_or(default_extend),
-    );
-    let dna_scores = args.match_score.is_some() || args.mismatch.is_some();
-    if dna_scores && (args.matrix.is_some() || alphabet == Alphabet::Protein) {
-        bail!("-A/--match and -B/--mismatch set DNA scores; with --matrix or protein input the matrix scores pairs");
-    }
-    let scoring = match (&args.matrix, alphabet) {
-        (Some(spec), _) => Scoring::with_matrix(alphabet, &Matrix::from_name_or_file(spec)?, open, extend)?,
-        (None, Alphabet::Dna) => Scoring::dna(args.match_score.unwrap_or(2), args.mismatch.unwrap_or(4), open, extend)?,
-        (None, Alphabet::Protein) => Scoring::with_matrix(alphabet, &Matrix::builtin("BLOSUM62")?, open, extend)?,
-    };
-    Ok(scoring)
+    Ok(Scoring::from_options(alphabet, &options)?)
 }
 
 /// The staging file while a run writes it, for the message of a second signal.

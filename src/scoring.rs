@@ -19,6 +19,21 @@ pub enum Alphabet {
     Protein,
 }
 
+/// The scoring options a user gives (`None`: the default): see [`Scoring::from_options`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScoringOptions {
+    /// A built-in matrix name or an NCBI-format matrix file.
+    pub matrix: Option<String>,
+    /// DNA match score.
+    pub match_score: Option<i32>,
+    /// DNA mismatch penalty (positive).
+    pub mismatch: Option<i32>,
+    /// Gap open cost.
+    pub gap_open: Option<i32>,
+    /// Gap extend cost.
+    pub gap_extend: Option<i32>,
+}
+
 impl Alphabet {
     /// Guesses the alphabet from sample sequences: DNA when at least 90% of the letters are
     /// A, C, G, T, U or N (any case), protein otherwise. No letters at all means DNA.
@@ -311,16 +326,45 @@ impl Scoring {
 
     /// The defaults of DESIGN.md: DNA `A=2 B=4 O=4 E=2`, protein BLOSUM62 with `O=11 E=1`.
     pub fn default_for(alphabet: Alphabet) -> Scoring {
-        match alphabet {
-            Alphabet::Dna => Scoring::dna(2, 4, 4, 2),
-            Alphabet::Protein => Scoring::with_matrix(
-                Alphabet::Protein,
-                &Matrix::builtin("BLOSUM62").expect("built in"),
-                11,
-                1,
-            ),
+        Scoring::from_options(alphabet, &ScoringOptions::default()).expect("defaults are valid")
+    }
+
+    /// The model `options` give for `alphabet`, each unset option at its default (DESIGN.md):
+    /// DNA `A=2 B=4 O=4 E=2`, protein BLOSUM62 with `O=11 E=1`; a matrix scores pairs of
+    /// either alphabet. The CLI and the Python bindings build their models with this.
+    ///
+    /// ```
+    /// use swgpu::{Alphabet, Scoring, ScoringOptions};
+    /// let o = ScoringOptions { gap_open: Some(5), ..Default::default() };
+    /// let s = Scoring::from_options(Alphabet::Protein, &o).unwrap();
+    /// assert_eq!((s.name(), s.gap_open(), s.gap_extend()), ("BLOSUM62", 5, 1));
+    /// let dna_with_matrix = ScoringOptions { match_score: Some(3), matrix: Some("BLOSUM62".into()), ..Default::default() };
+    /// assert!(Scoring::from_options(Alphabet::Dna, &dna_with_matrix).is_err());
+    /// ```
+    pub fn from_options(alphabet: Alphabet, options: &ScoringOptions) -> Result<Scoring> {
+        let (default_open, default_extend) = match alphabet {
+            Alphabet::Dna => (4, 2),
+            Alphabet::Protein => (11, 1),
+        };
+        let open = options.gap_open.unwrap_or(default_open);
+        let extend = options.gap_extend.unwrap_or(default_extend);
+        let dna_scores = options.match_score.is_some() || options.mismatch.is_some();
+        if dna_scores && (options.matrix.is_some() || alphabet == Alphabet::Protein) {
+            return Err(Error::Config(
+                "-A/--match and -B/--mismatch set DNA scores; with --matrix or protein input the matrix scores pairs"
+                    .into(),
+            ));
         }
-        .expect("defaults are valid")
+        match (&options.matrix, alphabet) {
+            (Some(spec), _) => Scoring::with_matrix(alphabet, &Matrix::from_name_or_file(spec)?, open, extend),
+            (None, Alphabet::Dna) => Scoring::dna(
+                options.match_score.unwrap_or(2),
+                options.mismatch.unwrap_or(4),
+                open,
+                extend,
+            ),
+            (None, Alphabet::Protein) => Scoring::with_matrix(alphabet, &Matrix::builtin("BLOSUM62")?, open, extend),
+        }
     }
 
     /// The alphabet this model scores.
