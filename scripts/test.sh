@@ -32,6 +32,7 @@ echo "== fmt and clippy, with and without the gpu feature"
 cargo fmt --check
 cargo clippy --all-targets --release -- -D warnings
 cargo clippy --all-targets --release --no-default-features -- -D warnings
+cargo clippy --release -p swgpu-python -- -D warnings
 # The fuzz targets (their own workspace) must keep compiling; fuzzing itself is run by hand.
 cargo fmt --check --manifest-path fuzz/Cargo.toml
 cargo clippy --release --manifest-path fuzz/Cargo.toml -- -D warnings
@@ -85,7 +86,14 @@ echo "== scale: 1,000,000 gzip FASTQ pairs in bounded memory; a 100 kbp x 100 kb
 python3 scripts/scale_check.py pairs "$bin" 1000000 512 "$tmp/scale"
 python3 scripts/scale_check.py long "$bin" 100000 1024 "$tmp/scale"
 
-echo "== the Snakemake workflow (sharded run merged by samtools) equals a single run"
+echo "== the Python bindings: pip install ./python (maturin from PyPI), pytest against the command"
+pyvenv=target/python-venv
+[ -x "$pyvenv/bin/pytest" ] || { python3 -m venv "$pyvenv" && "$pyvenv/bin/pip" install -q pytest; }
+"$pyvenv/bin/pip" install -q --force-reinstall --no-deps ./python
+SWGPU_BIN="$PWD/target/release/swgpu" "$pyvenv/bin/python" -m pytest -q python/tests
+"$pyvenv/bin/python" -c 'import doctest, sys, swgpu; sys.exit(doctest.testmod(swgpu).failed)'
+
+echo "== the Snakemake workflow (split once, pieces merged by samtools) equals a single run"
 workflow/test.sh "$bin"
 
 echo "== NEON lanes: the cpu tests cross-built for aarch64 and run under QEMU"

@@ -53,6 +53,25 @@ pub enum GpuDevice {
     Name(String),
 }
 
+impl GpuDevice {
+    /// `None`: the best GPU; a number: that adapter's index; other text: part of a name.
+    ///
+    /// ```
+    /// use swgpu::GpuDevice;
+    /// assert_eq!(GpuDevice::from_arg(Some("1")), GpuDevice::Index(1));
+    /// assert_eq!(GpuDevice::from_arg(Some("H100")), GpuDevice::Name("H100".into()));
+    /// assert_eq!(GpuDevice::from_arg(None), GpuDevice::Auto);
+    /// ```
+    pub fn from_arg(device: Option<&str>) -> GpuDevice {
+        match device {
+            None => GpuDevice::Auto,
+            Some(d) => d
+                .parse()
+                .map_or_else(|_| GpuDevice::Name(d.to_string()), GpuDevice::Index),
+        }
+    }
+}
+
 /// Everything an [`Aligner`] needs; validated by [`Aligner::new`].
 #[derive(Debug, Clone)]
 pub struct AlignerConfig {
@@ -155,6 +174,16 @@ impl Aligner {
             #[cfg(feature = "gpu")]
             gpu_fallbacks: Default::default(),
         })
+    }
+
+    /// This aligner keeping `top_k` hits per query in [`Aligner::search`], sharing its GPU.
+    pub fn with_top_k(&self, top_k: usize) -> Result<Aligner> {
+        if top_k == 0 {
+            return Err(Error::Config("top-k must be at least 1".into()));
+        }
+        let mut aligner = self.clone();
+        aligner.config.top_k = top_k;
+        Ok(aligner)
     }
 
     /// The configuration.

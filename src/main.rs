@@ -375,7 +375,7 @@ fn aligner_config(args: &AlignArgs, scoring: Scoring) -> AlignerConfig {
     config.strands = args.problem.strands();
     config.backend = args.backend.backend();
     config.top_k = args.top_k;
-    config.device = gpu_device(args.device.as_deref());
+    config.device = GpuDevice::from_arg(args.device.as_deref());
     config.threads = all_cpus(args.threads);
     config.cpu_isa = args.cpu_isa;
     config
@@ -427,15 +427,6 @@ impl BackendArg {
 }
 
 /// `--device`: an index, or part of an adapter's name.
-fn gpu_device(device: Option<&str>) -> GpuDevice {
-    match device {
-        None => GpuDevice::Auto,
-        Some(d) => d
-            .parse()
-            .map_or_else(|_| GpuDevice::Name(d.to_string()), GpuDevice::Index),
-    }
-}
-
 /// A progress bar on stderr when it is a terminal (indicatif hides it otherwise): the share
 /// of the query file read, records written and the running GCUPS.
 fn progress_bar(quiet: bool) -> ProgressBar {
@@ -977,7 +968,7 @@ fn bench(args: &BenchArgs) -> Result<()> {
     for name in &names {
         workloads.push(bench::Workload::generate(name, args.seed, args.scale)?);
     }
-    let device = gpu_device(args.device.as_deref());
+    let device = GpuDevice::from_arg(args.device.as_deref());
     let mut backends: Vec<Backend> = args.backend.iter().map(|b| b.backend()).collect();
     if backends.is_empty() {
         backends.push(Backend::Cpu);
