@@ -63,7 +63,10 @@ impl Record {
     /// FASTQ qualities (Phred+33 text), or None.
     #[getter]
     fn quality(&self) -> Option<String> {
-        self.inner.qual.as_ref().map(|q| String::from_utf8_lossy(q).into_owned())
+        self.inner
+            .qual
+            .as_ref()
+            .map(|q| String::from_utf8_lossy(q).into_owned())
     }
 
     fn __len__(&self) -> usize {
@@ -83,9 +86,7 @@ fn residues(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     if obj.is_instance_of::<pyo3::types::PyBytes>() {
         return obj.extract::<Vec<u8>>();
     }
-    Err(PyTypeError::new_err(
-        "a sequence is a str or bytes (or a swgpu.Record)",
-    ))
+    Err(PyTypeError::new_err("a sequence is a str or bytes (or a swgpu.Record)"))
 }
 
 /// One sequence or an iterable of them (str, bytes or Record) as records; unnamed ones are
@@ -365,10 +366,17 @@ impl Aligner {
 
     /// `query` against `target` (str, bytes or Record): the best alignment, on the better
     /// strand for DNA, or None (no positive local score, an empty sequence).
-    fn align(&self, py: Python<'_>, query: &Bound<'_, PyAny>, target: &Bound<'_, PyAny>) -> PyResult<Option<Alignment>> {
+    fn align(
+        &self,
+        py: Python<'_>,
+        query: &Bound<'_, PyAny>,
+        target: &Bound<'_, PyAny>,
+    ) -> PyResult<Option<Alignment>> {
         let (q, t) = (records(query, "query")?, records(target, "target")?);
         if q.len() != 1 || t.len() != 1 {
-            return Err(PyTypeError::new_err("align takes one query and one target; see align_pairs"));
+            return Err(PyTypeError::new_err(
+                "align takes one query and one target; see align_pairs",
+            ));
         }
         Ok(self.pairs(py, q, t)?.pop().flatten())
     }
@@ -437,7 +445,13 @@ impl Aligner {
             .collect())
     }
 
-    fn result(&self, hit: swgpu::Hit, rank: usize, query: &Arc<swgpu::Record>, target: &Arc<swgpu::Record>) -> Alignment {
+    fn result(
+        &self,
+        hit: swgpu::Hit,
+        rank: usize,
+        query: &Arc<swgpu::Record>,
+        target: &Arc<swgpu::Record>,
+    ) -> Alignment {
         Alignment {
             hit,
             rank,

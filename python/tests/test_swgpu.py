@@ -98,3 +98,12 @@ def test_python_threads_get_the_same_results():
         parts = pool.map(lambda c: aligner.align_pairs(*c), chunks)
     together = [a.to_sam() if a else None for part in parts for a in part]
     assert together == alone
+
+
+def test_the_readme_example_runs(monkeypatch, capsys):
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Python") :]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(ROOT)
+    exec(compile(code, "README.md", "exec"), {})
+    assert capsys.readouterr().out.startswith("16 2 8= + 1.0\n")
