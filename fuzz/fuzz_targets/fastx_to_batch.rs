@@ -76,6 +76,7 @@ fuzz_target!(|data: &[u8]| {
                 scoring: &scoring,
                 command_line: "fuzz",
                 header: &swgpu::io::SamHeader::default(),
+                threads: 1,
             };
             let mut sam = Vec::new();
             let mut writer = io::writer(Format::Sam, ctx, Box::new(&mut sam));
