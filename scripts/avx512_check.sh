@@ -52,7 +52,7 @@ for line in sys.stdin:
     m = json.loads(line)
     if m.get("reason") == "compiler-artifact" and m["target"]["kind"] == ["lib"] and m.get("executable"):
         print(m["executable"])')
-cargo build --release --no-default-features --target $target
+cargo build --release --no-default-features --features cli --target $target
 bin=$CARGO_TARGET_DIR/$target/release/swgpu
 
 # The jobs the guest runs with --backend cpu; the host writes the reference with --backend scalar.

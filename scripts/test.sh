@@ -32,6 +32,11 @@ echo "== fmt and clippy, with and without the gpu feature"
 cargo fmt --check
 cargo clippy --all-targets --release -- -D warnings
 cargo clippy --all-targets --release --no-default-features -- -D warnings
+cargo clippy --all-targets --release --no-default-features --features cli -- -D warnings
+# A library user with default-features = false builds no CLI, bench or GPU dependency.
+if cargo tree -e normal --no-default-features | grep -E '^\W*(clap|indicatif|anyhow|signal-hook|plotters|libloading|wgpu) v'; then
+    echo "the library without default features pulls in the dependencies above"; exit 1
+fi
 cargo clippy --release -p swgpu-python -- -D warnings
 # The fuzz targets (their own workspace) must keep compiling; fuzzing itself is run by hand.
 cargo fmt --check --manifest-path fuzz/Cargo.toml
@@ -39,7 +44,7 @@ cargo clippy --release --manifest-path fuzz/Cargo.toml -- -D warnings
 
 echo "== docs without warnings; the oldest Rust that Cargo.toml's rust-version claims"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps
-RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --no-default-features
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --no-default-features --features cli
 msrv=$(sed -n 's/^rust-version = "\(.*\)"$/\1/p' Cargo.toml)
 if command -v rustup >/dev/null && rustup toolchain install "$msrv" --profile minimal >/dev/null 2>&1; then
     CARGO_TARGET_DIR=target/msrv cargo +"$msrv" check --all-targets
@@ -50,7 +55,8 @@ fi
 echo "== tests (release: the property and 40 kbp tests need optimisation)"
 echo "   SWGPU_REQUIRE_GPU=${SWGPU_REQUIRE_GPU:-0}: 1 makes a missing GPU adapter a failure, not a skip"
 cargo test --release
-cargo test --release --no-default-features
+cargo test --release --no-default-features --features cli
+cargo test --release --lib --no-default-features
 
 echo "== SAM checked by samtools (view, flagstat, calmd NM/MD) in every mode"
 bin=target/release/swgpu

@@ -22,6 +22,7 @@
 
 mod aligner;
 mod alignment;
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod cpu;
 pub mod devices;
