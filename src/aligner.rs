@@ -72,6 +72,38 @@ impl GpuDevice {
     }
 }
 
+/// What the GPU engine did, counted since the context was made: how work reaches the
+/// device, which is what bounds it (issue 22), measurable on any adapter, lavapipe included.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct GpuCounters {
+    /// Compute dispatches (one per band of query rows of a group).
+    pub dispatches: u64,
+    /// Invocations launched, over all dispatches (workgroups times their size).
+    pub invocations: u64,
+    /// Queue submissions (one per group: each waits for its results).
+    pub submissions: u64,
+    /// Bytes written to the device: residues, jobs, matrices and parameters.
+    pub bytes_uploaded: u64,
+    /// Seconds on the host preparing submissions (encoding, packing, buffers).
+    pub host_seconds: f64,
+    /// Seconds waiting for submitted work to come back.
+    pub wait_seconds: f64,
+}
+
+impl GpuCounters {
+    /// What happened between `earlier` and `self`.
+    pub fn since(&self, earlier: &GpuCounters) -> GpuCounters {
+        GpuCounters {
+            dispatches: self.dispatches - earlier.dispatches,
+            invocations: self.invocations - earlier.invocations,
+            submissions: self.submissions - earlier.submissions,
+            bytes_uploaded: self.bytes_uploaded - earlier.bytes_uploaded,
+            host_seconds: self.host_seconds - earlier.host_seconds,
+            wait_seconds: self.wait_seconds - earlier.wait_seconds,
+        }
+    }
+}
+
 /// Everything an [`Aligner`] needs; validated by [`Aligner::new`].
 #[derive(Debug, Clone)]
 pub struct AlignerConfig {
@@ -213,6 +245,14 @@ impl Aligner {
     #[cfg(feature = "gpu")]
     pub fn gpu_fallbacks(&self) -> Option<(usize, String)> {
         self.gpu_fallbacks.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// What the GPU engine did so far (its context's counters); `None` without a GPU.
+    pub fn gpu_counters(&self) -> Option<GpuCounters> {
+        #[cfg(feature = "gpu")]
+        return self.gpu.as_deref().map(|g| g.counters());
+        #[cfg(not(feature = "gpu"))]
+        None
     }
 
     /// Whether step 1 runs on the GPU.

@@ -43,7 +43,7 @@ pub(crate) mod stop;
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
-pub use aligner::{Aligner, AlignerConfig, Backend, GpuDevice, StrandMode};
+pub use aligner::{Aligner, AlignerConfig, Backend, GpuCounters, GpuDevice, StrandMode};
 pub use alignment::{Alignment, Cigar, CigarOp, Hit, Mode, Strand};
 pub use error::{Error, InputLocation, Result};
 pub use io::Record;

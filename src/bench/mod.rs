@@ -316,6 +316,8 @@ pub struct Measurement {
     pub peak_rss: Option<u64>,
     /// Agreement with the reference alignments.
     pub agreement: Option<Agreement>,
+    /// For a GPU engine, what it did in this run, and the aligner calls (batches) it took.
+    pub gpu: Option<(crate::GpuCounters, usize)>,
 }
 
 impl Measurement {
@@ -378,6 +380,7 @@ fn write_sam(queries: &[Record], hits: &[Vec<Hit>], targets: &[Record], scoring:
 pub fn run_backend(workload: &Workload, aligner: &Aligner) -> Result<(Results, Measurement)> {
     workload.check()?;
     reset_peak_rss();
+    let counted = aligner.gpu_counters();
     let started = Instant::now();
     let mut hits: Vec<Vec<Hit>> = Vec::with_capacity(workload.queries.len());
     for (k, batch) in workload.queries.chunks(crate::pipeline::BATCH).enumerate() {
@@ -391,6 +394,10 @@ pub fn run_backend(workload: &Workload, aligner: &Aligner) -> Result<(Results, M
         }
     }
     let kernel_seconds = started.elapsed().as_secs_f64();
+    let batches = workload.queries.len().div_ceil(crate::pipeline::BATCH);
+    let gpu = counted
+        .zip(aligner.gpu_counters())
+        .map(|(before, after)| (after.since(&before), batches));
     write_sam(&workload.queries, &hits, &workload.targets, &workload.scoring)?;
     let measurement = Measurement {
         workload: workload.name.clone(),
@@ -401,6 +408,7 @@ pub fn run_backend(workload: &Workload, aligner: &Aligner) -> Result<(Results, M
         kernel_seconds,
         peak_rss: peak_rss(),
         agreement: None,
+        gpu,
     };
     let results = hits
         .iter()
@@ -576,10 +584,20 @@ pub fn json(measurements: &[Measurement]) -> serde_json::Value {
                     "first_disagreements": a.first,
                 })
             });
+            let gpu = m.gpu.map(|(c, batches)| {
+                serde_json::json!({
+                    "dispatches": c.dispatches, "invocations": c.invocations,
+                    "invocations_per_dispatch": c.invocations as f64 / c.dispatches.max(1) as f64,
+                    "submissions": c.submissions,
+                    "submissions_per_batch": c.submissions as f64 / batches.max(1) as f64,
+                    "bytes_uploaded": c.bytes_uploaded, "host_seconds": c.host_seconds,
+                    "wait_seconds": c.wait_seconds,
+                })
+            });
             serde_json::json!({
                 "workload": m.workload, "engine": m.engine, "peer": m.peer, "cells": m.cells,
                 "seconds": m.seconds, "kernel_seconds": m.kernel_seconds, "gcups": m.gcups(),
-                "peak_rss_bytes": m.peak_rss, "agreement": agreement,
+                "peak_rss_bytes": m.peak_rss, "agreement": agreement, "gpu": gpu,
             })
         })
         .collect()

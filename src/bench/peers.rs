@@ -382,5 +382,6 @@ fn peer_measurement(workload: &Workload, engine: String, started: Instant) -> Me
         kernel_seconds: seconds,
         peak_rss: super::peak_rss(),
         agreement: None,
+        gpu: None,
     }
 }

@@ -114,6 +114,7 @@ pub struct Gpu {
     /// Target residues per chunk at least, where long targets are cut (see `pass_cells`).
     tile_columns: usize,
     errors: Arc<Mutex<Vec<String>>>,
+    counters: Arc<Mutex<crate::aligner::GpuCounters>>,
 }
 
 impl std::fmt::Debug for Gpu {
@@ -300,7 +301,13 @@ impl Gpu {
             binding,
             tile_columns: TILE_COLUMNS,
             errors,
+            counters: Arc::default(),
         })
+    }
+
+    /// What this context (and its clones) did so far.
+    pub fn counters(&self) -> crate::aligner::GpuCounters {
+        *self.counters.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The adapter in use.
@@ -423,6 +430,9 @@ impl Gpu {
         (start, end): (Start, End),
         cells: &mut [Option<(i32, usize, usize)>],
     ) -> Result<()> {
+        let prepared = std::time::Instant::now();
+        let mut uploaded = 0u64;
+        let mut dispatches = 0u64;
         // Each distinct sequence once (a genome, or the query of a search, is shared by many
         // pairs), as byte codes.
         let mut codes = Vec::<u8>::new();
@@ -479,7 +489,8 @@ impl Gpu {
         let internal = self.device.push_error_scope(wgpu::ErrorFilter::Internal);
         let memory = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let init = |label, contents: &[u8], usage| {
+        let mut init = |label, contents: &[u8], usage| {
+            uploaded += contents.len() as u64;
             self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
                 label: Some(label),
                 contents,
@@ -542,9 +553,11 @@ impl Gpu {
             pass.set_pipeline(&self.pipeline);
             pass.set_bind_group(0, &bind, &[]);
             pass.dispatch_workgroups((group.len() as u32).div_ceil(WORKGROUP), 1, 1);
+            dispatches += 1;
         }
         encoder.copy_buffer_to_buffer(&best, 0, &readback, 0, out_size);
         self.queue.submit([encoder.finish()]);
+        let submitted = std::time::Instant::now();
         let slice = readback.slice(..);
         // The callback runs inside a `poll`, which may be another thread's when threads share
         // the device: our own poll can return before it has run, so wait for it on a channel.
@@ -574,6 +587,15 @@ impl Gpu {
             Ok(Ok(())) => {}
             Ok(Err(e)) => return Err(gpu_error(format!("{}: cannot read results back: {e}", self.info.name))),
             Err(_) => return Err(gpu_error(format!("{}: results were not mapped", self.info.name))),
+        }
+        {
+            let mut c = self.counters.lock().unwrap_or_else(|p| p.into_inner());
+            c.dispatches += dispatches;
+            c.invocations += dispatches * (group.len() as u64).next_multiple_of(WORKGROUP.into());
+            c.submissions += 1;
+            c.bytes_uploaded += uploaded;
+            c.host_seconds += (submitted - prepared).as_secs_f64();
+            c.wait_seconds += submitted.elapsed().as_secs_f64();
         }
         let view = slice
             .get_mapped_range()

@@ -216,3 +216,49 @@ fn the_mapping_workload_places_reads_at_their_origin_and_runs_the_peers() {
     }
     assert_eq!((&rows[0]["at_origin"], &rows[0]["proper"]), (&60.into(), &60.into()));
 }
+
+/// `swgpu bench --json` reports how the GPU engine's work reached the device (issue 22):
+/// dispatches, invocations, submissions per batch, bytes uploaded, host and wait seconds, on
+/// any adapter (lavapipe in CI); CPU engines and peers report none. Skipped without an adapter
+/// unless `SWGPU_REQUIRE_GPU=1`.
+#[test]
+#[cfg(feature = "gpu")]
+fn the_gpu_engine_reports_its_dispatch_counters() {
+    if !super::gpu_adapter() {
+        return;
+    }
+    let out = ok(&[
+        "bench",
+        "-w",
+        "dna-pairs,protein-search",
+        "--scale",
+        "0.01",
+        "--backend",
+        "cpu,gpu",
+        "--device",
+        "0",
+        "--no-peers",
+        "--json",
+    ]);
+    let all: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let mut gpu_engines = 0;
+    for m in all.as_array().unwrap() {
+        let engine = m["engine"].as_str().unwrap();
+        if !engine.starts_with("gpu") {
+            assert!(m["gpu"].is_null(), "{engine}");
+            continue;
+        }
+        gpu_engines += 1;
+        let c = &m["gpu"];
+        let count = |k: &str| c[k].as_u64().unwrap_or_else(|| panic!("{k} in {c}"));
+        assert!(count("submissions") >= 1, "{c}");
+        assert!(count("dispatches") >= count("submissions"), "{c}");
+        assert_eq!(count("invocations") % 64, 0, "whole workgroups: {c}");
+        assert!(count("invocations") >= 64 * count("dispatches"), "{c}");
+        // At least every query and target residue once, a byte each.
+        assert!(count("bytes_uploaded") > 1_000, "{c}");
+        assert!(c["submissions_per_batch"].as_f64().unwrap() >= 1.0, "{c}");
+        assert!(c["wait_seconds"].as_f64().unwrap() > 0.0 && c["host_seconds"].as_f64().unwrap() > 0.0);
+    }
+    assert_eq!(gpu_engines, 2);
+}
