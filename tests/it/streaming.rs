@@ -197,18 +197,17 @@ pub fn partial_file(dir: &Path, name: &str, pid: u32) -> PathBuf {
     dir.join(format!("{name}.{pid}-0.partial"))
 }
 
-/// SIGINT mid-run: the batches aligned so far are written, complete, to the staging file
-/// `FILE.PID-0.partial`; the exit status is 130 and `FILE` is not created.
-#[test]
-fn an_interrupt_keeps_a_complete_prefix_in_a_partial_file() {
-    let dir = tempfile::tempdir().unwrap();
+/// A run writing `format` to `dir/name`, interrupted by SIGINT once its staging file holds
+/// output: the staging file, the records the error line says are complete, and stderr. The
+/// exit status is 130 and `name` is not created.
+fn interrupted(dir: &Path, format: &str, name: &str) -> (PathBuf, usize, String) {
     let mut state = 11;
-    let genome = file(dir.path(), "g.fa", format!(">g\n{}\n", dna(&mut state, 20_000)));
+    let genome = file(dir, "g.fa", format!(">g\n{}\n", dna(&mut state, 20_000)));
     let reads: String = (0..4000)
         .map(|i| format!(">r{i}\n{}\n", dna(&mut state, 100)))
         .collect();
-    let reads = file(dir.path(), "reads.fa", reads);
-    let out_path = dir.path().join("out.paf");
+    let reads = file(dir, "reads.fa", reads);
+    let out_path = dir.join(name);
     let child = super::command()
         .args([
             "align",
@@ -221,12 +220,12 @@ fn an_interrupt_keeps_a_complete_prefix_in_a_partial_file() {
             "--batch",
             "40",
         ])
-        .args(["-f", "paf", "-o", s(&out_path)])
+        .args(["-f", format, "-o", s(&out_path)])
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     // Wait for the first flushed output, then interrupt.
-    let partial = partial_file(dir.path(), "out.paf", child.id());
+    let partial = partial_file(dir, name, child.id());
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     while std::fs::metadata(&partial).map_or(0, |m| m.len()) == 0 {
         assert!(std::time::Instant::now() < deadline, "no output within 120 s");
@@ -238,22 +237,62 @@ fn an_interrupt_keeps_a_complete_prefix_in_a_partial_file() {
         .unwrap();
     assert!(killed.success());
     let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(130), "{stderr}");
     assert!(!out_path.exists());
+    let records = stderr
+        .split("the first ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(stderr.contains("records are complete, kept in"), "{stderr}");
+    assert!(records % 40 == 0 && records < 4000, "{records} records");
+    (partial, records, stderr)
+}
+
+/// SIGINT mid-run: the batches aligned so far are written, complete, to the staging file
+/// `FILE.PID-0.partial`; the exit status is 130 and `FILE` is not created.
+#[test]
+fn an_interrupt_keeps_a_complete_prefix_in_a_partial_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (partial, records, _) = interrupted(dir.path(), "paf", "out.paf");
     let text = std::fs::read_to_string(&partial).unwrap();
-    let records = text.lines().count();
-    assert!(
-        text.ends_with('\n') && records.is_multiple_of(40) && records < 4000,
-        "{records} records"
-    );
-    assert!(
-        stderr.contains(&format!("the first {records} records are complete, kept in")),
-        "{stderr}"
-    );
+    assert!(text.ends_with('\n') && text.lines().count() == records);
     for (i, line) in text.lines().enumerate() {
         assert!(line.starts_with(&format!("r{i}\t100\t")), "{line}");
     }
+}
+
+/// The same for BAM: the kept prefix is a whole BAM, end-of-file block included, that samtools
+/// reads to the last record.
+#[test]
+fn an_interrupted_bam_is_a_whole_bam() {
+    if std::process::Command::new("samtools")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(std::env::var("CI").is_err(), "the test command installs samtools");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (partial, records, _) = interrupted(dir.path(), "bam", "out.bam");
+    let check = std::process::Command::new("samtools")
+        .args(["quickcheck", s(&partial)])
+        .status()
+        .unwrap();
+    assert!(check.success());
+    let view = std::process::Command::new("samtools")
+        .args(["view", s(&partial)])
+        .output()
+        .unwrap();
+    assert!(view.status.success());
+    let names: Vec<String> = String::from_utf8_lossy(&view.stdout)
+        .lines()
+        .map(|l| l.split('\t').next().unwrap().to_string())
+        .collect();
+    assert_eq!(names, (0..records).map(|i| format!("r{i}")).collect::<Vec<_>>());
 }
 
 /// `auto` with a GPU adapter named runs the CPU and GPU engines side by side, on different
