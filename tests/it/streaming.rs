@@ -247,7 +247,7 @@ fn interrupted(dir: &Path, format: &str, name: &str) -> (PathBuf, usize, String)
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("{stderr}"));
     assert!(stderr.contains("records are complete, kept in"), "{stderr}");
-    assert!(records % 40 == 0 && records < 4000, "{records} records");
+    assert!(records.is_multiple_of(40) && records < 4000, "{records} records");
     (partial, records, stderr)
 }
 
