@@ -240,7 +240,7 @@ fn interrupted(dir: &Path, format: &str, name: &str) -> (PathBuf, usize, String)
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(130), "{stderr}");
     assert!(!out_path.exists());
-    let records = stderr
+    let records: usize = stderr
         .split("the first ")
         .nth(1)
         .and_then(|rest| rest.split(' ').next())
