@@ -93,6 +93,10 @@ const TILE: usize = 8;
 /// How long a finished submission's readback callback may take to run in another thread's
 /// poll before the batch is given up (and recomputed on the CPU): never a hang.
 const MAP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+/// How long one submission (at most `MAX_DISPATCH_CELLS` cells: well under a second on a GPU,
+/// seconds on lavapipe) may run before the batch is given up and recomputed on the CPU: a hung
+/// device never hangs the run.
+const POLL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
 /// DP cells one invocation computes per dispatch on a GPU, and on a CPU adapter: llvmpipe
 /// silently stops a loop after 65535 iterations, so its bands stay below that.
 const BAND_CELLS: u64 = 1 << 22;
@@ -556,7 +560,7 @@ impl Gpu {
             dispatches += 1;
         }
         encoder.copy_buffer_to_buffer(&best, 0, &readback, 0, out_size);
-        self.queue.submit([encoder.finish()]);
+        let submission = self.queue.submit([encoder.finish()]);
         let submitted = std::time::Instant::now();
         let slice = readback.slice(..);
         // The callback runs inside a `poll`, which may be another thread's when threads share
@@ -565,7 +569,10 @@ impl Gpu {
         slice.map_async(wgpu::MapMode::Read, move |r| {
             let _ = mapped_tx.send(r);
         });
-        let polled = self.device.poll(wgpu::PollType::wait_indefinitely());
+        let polled = self.device.poll(wgpu::PollType::Wait {
+            submission_index: Some(submission),
+            timeout: Some(POLL_TIMEOUT),
+        });
         // Every scope is popped before any error returns: one left behind would stay on this
         // thread's stack and catch the errors of its later batches.
         let caught: Vec<_> = [
