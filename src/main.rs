@@ -174,7 +174,7 @@ struct BenchArgs {
     device: Option<String>,
     /// CPU instruction sets to measure, each as its own cpu engine (for instance
     /// avx512bw,avx2) [default: the best this CPU has].
-    #[arg(long, value_name = "ISA,...", value_delimiter = ',', value_parser = parse_isa)]
+    #[arg(long, value_name = "ISA,...", value_delimiter = ',', value_parser = swgpu::cpu::Isa::from_name)]
     cpu_isa: Vec<swgpu::cpu::Isa>,
     /// Threads for every engine, peers included.
     #[arg(short, long, default_value_t = 1)]
@@ -273,7 +273,7 @@ struct AlignArgs {
     threads: Option<usize>,
     /// The CPU kernels' instruction set: avx512bw, avx2, sse4.1, neon or portable [default:
     /// the best this CPU has]; the same output with each, refused when the CPU lacks it.
-    #[arg(long, value_name = "ISA", value_parser = parse_isa)]
+    #[arg(long, value_name = "ISA", value_parser = swgpu::cpu::Isa::from_name)]
     cpu_isa: Option<swgpu::cpu::Isa>,
     /// Output format [default: bam for an output named *.bam, else sam].
     #[arg(short, long, value_enum)]
@@ -381,14 +381,6 @@ fn aligner_config(args: &AlignArgs, scoring: Scoring) -> AlignerConfig {
     config
 }
 
-/// An ISA by its name in `swgpu devices`.
-fn parse_isa(name: &str) -> std::result::Result<swgpu::cpu::Isa, String> {
-    swgpu::cpu::Isa::from_name(name).ok_or_else(|| {
-        let names: Vec<&str> = swgpu::cpu::Isa::ALL.iter().map(|i| i.name()).collect();
-        format!("the ISAs are {}", names.join(", "))
-    })
-}
-
 impl ProblemArgs {
     fn mode(&self) -> Mode {
         match self.mode {
@@ -426,7 +418,6 @@ impl BackendArg {
     }
 }
 
-/// `--device`: an index, or part of an adapter's name.
 /// A progress bar on stderr when it is a terminal (indicatif hides it otherwise): the share
 /// of the query file read, records written and the running GCUPS.
 fn progress_bar(quiet: bool) -> ProgressBar {

@@ -97,7 +97,7 @@ fn records(obj: &Bound<'_, PyAny>, prefix: &str) -> PyResult<Vec<Arc<swgpu::Reco
             Ok(r) => Arc::clone(&r.get().inner),
             Err(_) => Arc::new(swgpu::Record::new(format!("{prefix}{n}"), residues(item)?)),
         };
-        if let Some(pos) = record.seq.iter().position(|&b| !(b.is_ascii_alphabetic() || b == b'*')) {
+        if let Some(pos) = io::first_bad_residue(&record.seq) {
             return Err(SwgpuError::new_err(format!(
                 "{} '{}': invalid residue '{}' at position {} (residues are letters or '*')",
                 prefix,
@@ -345,13 +345,11 @@ impl Aligner {
         };
         config.top_k = top_k;
         config.device = GpuDevice::from_arg(device);
-        config.cpu_isa = match cpu_isa {
-            None => None,
-            Some(name) => Some(
-                swgpu::cpu::Isa::from_name(name)
-                    .ok_or_else(|| bad("cpu_isa", name, "avx512bw, avx2, sse4.1, neon, portable"))?,
-            ),
-        };
+        config.cpu_isa = cpu_isa
+            .map(|name| {
+                swgpu::cpu::Isa::from_name(name).map_err(|e| SwgpuError::new_err(format!("cpu_isa '{name}': {e}")))
+            })
+            .transpose()?;
         Ok(Aligner {
             inner: swgpu::Aligner::new(config).map_err(py_err)?,
             scoring: Arc::new(scoring),

@@ -84,14 +84,21 @@ impl Isa {
         }
     }
 
-    /// The ISA named `name` (as [`Isa::name`] gives it), whether or not this CPU has it.
+    /// The ISA named `name` (as [`Isa::name`] gives it), whether or not this CPU has it; for
+    /// another name, the list of names.
     ///
     /// ```
-    /// assert_eq!(swgpu::cpu::Isa::from_name("avx2"), Some(swgpu::cpu::Isa::Avx2));
-    /// assert_eq!(swgpu::cpu::Isa::from_name("mmx"), None);
+    /// assert_eq!(swgpu::cpu::Isa::from_name("avx2"), Ok(swgpu::cpu::Isa::Avx2));
+    /// assert_eq!(
+    ///     swgpu::cpu::Isa::from_name("mmx").unwrap_err(),
+    ///     "the ISAs are avx512bw, avx2, sse4.1, neon, portable"
+    /// );
     /// ```
-    pub fn from_name(name: &str) -> Option<Isa> {
-        Isa::ALL.into_iter().find(|i| i.name() == name)
+    pub fn from_name(name: &str) -> std::result::Result<Isa, String> {
+        Isa::ALL.into_iter().find(|i| i.name() == name).ok_or_else(|| {
+            let names: Vec<&str> = Isa::ALL.iter().map(|i| i.name()).collect();
+            format!("the ISAs are {}", names.join(", "))
+        })
     }
 
     /// Lanes (alignments computed at once) of this ISA's kernel.

@@ -155,6 +155,11 @@ fn decompressed(mut source: Source) -> io::Result<(Vec<u8>, Source)> {
     ))
 }
 
+/// Where `seq` holds its first byte that is not a residue (residues are letters or `*`).
+pub fn first_bad_residue(seq: &[u8]) -> Option<usize> {
+    seq.iter().position(|&b| !(b.is_ascii_alphabetic() || b == b'*'))
+}
+
 /// The comment of a header as tab-separated SAM tags (`None` when empty), or why it is not.
 fn comment_tags(comment: &[u8]) -> std::result::Result<Option<String>, String> {
     let text = std::str::from_utf8(comment).map_err(|_| "the comment is not text".to_string())?;
@@ -384,7 +389,7 @@ impl FastxReader {
         };
         let seq = rec.seq().into_owned();
         let qual = rec.qual().map(<[u8]>::to_vec);
-        let bad_residue = seq.iter().position(|&b| !(b.is_ascii_alphabetic() || b == b'*'));
+        let bad_residue = first_bad_residue(&seq);
         // The line of a bad residue: FASTA sequences may span lines.
         let residue_line = bad_residue.map(|pos| match fasta {
             true => line + 1 + newlines_before(rec.raw_seq(), pos),

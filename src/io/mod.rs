@@ -9,7 +9,7 @@ mod paf;
 mod sam;
 pub mod split;
 
-pub use fastx::{FastxReader, Record, check_lengths, count_records, read_all, target_infos};
+pub use fastx::{FastxReader, Record, check_lengths, count_records, first_bad_residue, read_all, target_infos};
 pub use output::Output;
 
 use crate::alignment::Hit;

@@ -65,11 +65,10 @@ pub(crate) fn tag_problem(field: &str) -> Option<&'static str> {
         return Some("tags are TAG:TYPE:VALUE, TAG a letter and a letter or digit");
     }
     let value = &field[5..];
-    let number = sam_float;
     let ok = match b[3] {
         b'A' => value.len() == 1 && value.bytes().all(|c| c.is_ascii_graphic()),
         b'i' => value.parse::<i32>().is_ok() || value.parse::<u32>().is_ok(),
-        b'f' => number(value),
+        b'f' => sam_float(value),
         b'Z' => value.bytes().all(|c| c == b' ' || c.is_ascii_graphic()),
         b'H' => {
             value.len().is_multiple_of(2) && value.bytes().all(|c| c.is_ascii_digit() || (b'A'..=b'F').contains(&c))
@@ -78,7 +77,7 @@ pub(crate) fn tag_problem(field: &str) -> Option<&'static str> {
             let mut parts = value.split(',');
             match parts.next() {
                 Some("c" | "C" | "s" | "S" | "i" | "I") => parts.all(|p| p.parse::<i64>().is_ok()),
-                Some("f") => parts.all(number),
+                Some("f") => parts.all(sam_float),
                 _ => false,
             }
         }
@@ -89,15 +88,16 @@ pub(crate) fn tag_problem(field: &str) -> Option<&'static str> {
 
 /// Whether `v` is a SAM float: `[-+]?[0-9]*\.?[0-9]+([eE][-+]?[0-9]+)?`.
 fn sam_float(v: &str) -> bool {
+    fn unsigned(s: &str) -> &str {
+        s.strip_prefix(['+', '-']).unwrap_or(s)
+    }
     let digits = |s: &str| s.bytes().all(|c| c.is_ascii_digit());
-    let unsigned = |s: &'_ str| s.strip_prefix(['+', '-']).unwrap_or(s).to_string();
-    let v = unsigned(v);
-    let (mantissa, exp) = match v.find(['e', 'E']) {
-        Some(i) => (&v[..i], Some(unsigned(&v[i + 1..]))),
-        None => (v.as_str(), None),
+    let (mantissa, exp) = match v.split_once(['e', 'E']) {
+        Some((m, e)) => (unsigned(m), Some(unsigned(e))),
+        None => (unsigned(v), None),
     };
     let (int, frac) = mantissa.split_once('.').unwrap_or(("", mantissa));
-    !frac.is_empty() && digits(int) && digits(frac) && exp.is_none_or(|e| !e.is_empty() && digits(&e))
+    !frac.is_empty() && digits(int) && digits(frac) && exp.is_none_or(|e| !e.is_empty() && digits(e))
 }
 
 fn text_or_star(bytes: &[u8]) -> &str {
