@@ -571,21 +571,8 @@ fn read_groups_and_header_lines() {
 /// samtools checks, sorts, indexes and reads it; on stdout too, with pairs and read groups.
 #[test]
 fn bam_holds_the_sam_records_and_samtools_reads_it() {
-    let samtools = |args: &[&str]| {
-        let out = std::process::Command::new("samtools").args(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "samtools {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
-    if std::process::Command::new("samtools")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        assert!(std::env::var("CI").is_err(), "the test command installs samtools");
+    use super::samtools;
+    if !super::samtools_here() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -673,15 +660,11 @@ fn comments_become_tags_with_dash_c() {
             .unwrap()
             .ends_with("\tcg:Z:20=\tBX:Z:ACGT-1\tRX:Z:GG")
     );
-    if std::process::Command::new("samtools").arg("--version").output().is_ok() {
+    if super::samtools_here() {
         let bam = dir.path().join("c.bam");
         ok(&["align", "-q", "-C", s(&reads), &t, "-o", s(&bam)]);
-        let out = std::process::Command::new("samtools")
-            .args(["view", "-h", "--no-PG", s(&bam)])
-            .output()
-            .unwrap();
-        assert!(out.status.success());
-        assert_eq!(without_pg(&String::from_utf8(out.stdout).unwrap()), without_pg(&sam));
+        let text = super::samtools(&["view", "-h", "--no-PG", s(&bam)]);
+        assert_eq!(without_pg(&text), without_pg(&sam));
     }
     // Pairs: each mate's own comment.
     let r1 = file(

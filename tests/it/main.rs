@@ -104,20 +104,37 @@ pub fn head(path: &str, n: usize) -> String {
         .collect()
 }
 
+/// Whether samtools is installed: only a run outside CI may lack it (the test command
+/// installs it), and the samtools checks are then skipped.
+pub fn samtools_here() -> bool {
+    let here = Command::new("samtools").arg("--version").output().is_ok();
+    assert!(
+        here || std::env::var("CI").is_err(),
+        "the test command installs samtools"
+    );
+    here
+}
+
+/// Runs samtools with `args`, which must succeed; its standard output.
+pub fn samtools(args: &[&str]) -> String {
+    let out = Command::new("samtools").args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "samtools {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// Asserts that `samtools fixmate` changes no record of `sam` (paired output, grouped by
 /// name); false when samtools is missing, which only a run outside CI may be.
 pub fn fixmate_keeps(dir: &Path, sam: &str) -> bool {
-    if Command::new("samtools").arg("--version").output().is_err() {
-        assert!(std::env::var("CI").is_err(), "the test command installs samtools");
+    if !samtools_here() {
         return false;
     }
     let path = file(dir, "before-fixmate.sam", sam);
     let fixed = dir.join("after-fixmate.sam");
-    let run = Command::new("samtools")
-        .args(["fixmate", "-O", "sam", s(&path), s(&fixed)])
-        .output()
-        .unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    samtools(&["fixmate", "-O", "sam", s(&path), s(&fixed)]);
     assert_eq!(sam_records(&std::fs::read_to_string(&fixed).unwrap()), sam_records(sam));
     true
 }

@@ -61,14 +61,7 @@ fn pair_fields_are_what_samtools_fixmate_sets() {
     let path = file(dir.path(), "pe.sam", &sam);
     // fixmate -m (mate scores), sort, markdup: the duplicate-marking chain runs on the output
     // as it is (no sort by name first).
-    let samtools = |args: &[&str]| {
-        let run = std::process::Command::new("samtools").args(args).output().unwrap();
-        assert!(
-            run.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&run.stderr)
-        );
-    };
+    use super::samtools;
     let (scored, sorted, marked) = (
         dir.path().join("m.bam"),
         dir.path().join("s.bam"),
@@ -78,11 +71,7 @@ fn pair_fields_are_what_samtools_fixmate_sets() {
     samtools(&["sort", "-o", s(&sorted), s(&scored)]);
     samtools(&["markdup", s(&sorted), s(&marked)]);
     samtools(&["quickcheck", s(&marked)]);
-    let flagstat = std::process::Command::new("samtools")
-        .args(["flagstat", s(&path)])
-        .output()
-        .unwrap();
-    let flagstat = String::from_utf8_lossy(&flagstat.stdout);
+    let flagstat = samtools(&["flagstat", s(&path)]);
     for line in [
         "400 + 0 paired in sequencing",
         "200 + 0 read1",
