@@ -89,13 +89,14 @@ fn residues(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     Err(PyTypeError::new_err("a sequence is a str or bytes (or a swgpu.Record)"))
 }
 
-/// One sequence or an iterable of them (str, bytes or Record) as records; unnamed ones are
-/// called `{prefix}{n}` (1-based). Residues must be letters or `*`, as the reader requires.
-fn records(obj: &Bound<'_, PyAny>, prefix: &str) -> PyResult<Vec<Arc<swgpu::Record>>> {
-    let one = |item: &Bound<'_, PyAny>, n: usize| -> PyResult<Arc<swgpu::Record>> {
+/// One sequence or an iterable of them (str, bytes or Record) as the records the library
+/// takes, shared by the results; unnamed ones are called `{prefix}{n}` (1-based). Residues
+/// must be letters or `*`, as the reader requires.
+fn records(obj: &Bound<'_, PyAny>, prefix: &str) -> PyResult<Arc<Vec<swgpu::Record>>> {
+    let one = |item: &Bound<'_, PyAny>, n: usize| -> PyResult<swgpu::Record> {
         let record = match item.cast::<Record>() {
-            Ok(r) => Arc::clone(&r.get().inner),
-            Err(_) => Arc::new(swgpu::Record::new(format!("{prefix}{n}"), residues(item)?)),
+            Ok(r) => (*r.get().inner).clone(),
+            Err(_) => swgpu::Record::new(format!("{prefix}{n}"), residues(item)?),
         };
         if let Some(pos) = io::first_bad_residue(&record.seq) {
             return Err(SwgpuError::new_err(format!(
@@ -112,13 +113,27 @@ fn records(obj: &Bound<'_, PyAny>, prefix: &str) -> PyResult<Vec<Arc<swgpu::Reco
         || obj.is_instance_of::<pyo3::types::PyBytes>()
         || obj.cast::<Record>().is_ok();
     if single {
-        return Ok(vec![one(obj, 1)?]);
+        return Ok(Arc::new(vec![one(obj, 1)?]));
     }
     let mut all = Vec::new();
     for (k, item) in obj.try_iter()?.enumerate() {
         all.push(one(&item?, k + 1)?);
     }
-    Ok(all)
+    Ok(Arc::new(all))
+}
+
+/// Record `k` of a call's inputs, which the call's results share.
+struct Shared {
+    all: Arc<Vec<swgpu::Record>>,
+    k: usize,
+}
+
+impl std::ops::Deref for Shared {
+    type Target = swgpu::Record;
+
+    fn deref(&self) -> &swgpu::Record {
+        &self.all[self.k]
+    }
 }
 
 /// An alignment of a query against a target: coordinates 0-based and half-open, query
@@ -129,8 +144,8 @@ struct Alignment {
     hit: swgpu::Hit,
     /// The hit's place among its query's hits: 0 primary, then secondary.
     rank: usize,
-    query: Arc<swgpu::Record>,
-    target: Arc<swgpu::Record>,
+    query: Shared,
+    target: Shared,
     scoring: Arc<Scoring>,
 }
 
@@ -405,16 +420,16 @@ impl Aligner {
             Some(k) => self.inner.with_top_k(k).map_err(py_err)?,
             None => self.inner.clone(),
         };
-        let (qs, ts) = (owned(&q), owned(&t));
-        let hits = py.detach(|| aligner.search(&qs, &ts)).map_err(py_err)?;
-        Ok(q.iter()
-            .zip(hits)
-            .map(|(query, hits)| {
+        let hits = py.detach(|| aligner.search(&q, &t)).map_err(py_err)?;
+        Ok(hits
+            .into_iter()
+            .enumerate()
+            .map(|(k, hits)| {
                 hits.into_iter()
                     .enumerate()
                     .map(|(rank, hit)| {
-                        let target = Arc::clone(&t[hit.target]);
-                        self.result(hit, rank, query, &target)
+                        let target = hit.target;
+                        self.result(hit, rank, (&q, k), (&t, target))
                     })
                     .collect()
             })
@@ -422,24 +437,18 @@ impl Aligner {
     }
 }
 
-/// The records as the library takes them.
-fn owned(records: &[Arc<swgpu::Record>]) -> Vec<swgpu::Record> {
-    records.iter().map(|r| (**r).clone()).collect()
-}
-
 impl Aligner {
     fn pairs(
         &self,
         py: Python<'_>,
-        q: Vec<Arc<swgpu::Record>>,
-        t: Vec<Arc<swgpu::Record>>,
+        q: Arc<Vec<swgpu::Record>>,
+        t: Arc<Vec<swgpu::Record>>,
     ) -> PyResult<Vec<Option<Alignment>>> {
-        let (qs, ts) = (owned(&q), owned(&t));
-        let hits = py.detach(|| self.inner.align_pair_hits(&qs, &ts)).map_err(py_err)?;
+        let hits = py.detach(|| self.inner.align_pair_hits(&q, &t)).map_err(py_err)?;
         Ok(hits
             .into_iter()
             .enumerate()
-            .map(|(k, hit)| hit.map(|hit| self.result(hit, 0, &q[k], &t[k])))
+            .map(|(k, hit)| hit.map(|hit| self.result(hit, 0, (&q, k), (&t, k))))
             .collect())
     }
 
@@ -447,14 +456,18 @@ impl Aligner {
         &self,
         hit: swgpu::Hit,
         rank: usize,
-        query: &Arc<swgpu::Record>,
-        target: &Arc<swgpu::Record>,
+        (queries, query): (&Arc<Vec<swgpu::Record>>, usize),
+        (targets, target): (&Arc<Vec<swgpu::Record>>, usize),
     ) -> Alignment {
+        let shared = |all: &Arc<Vec<swgpu::Record>>, k| Shared {
+            all: Arc::clone(all),
+            k,
+        };
         Alignment {
             hit,
             rank,
-            query: Arc::clone(query),
-            target: Arc::clone(target),
+            query: shared(queries, query),
+            target: shared(targets, target),
             scoring: Arc::clone(&self.scoring),
         }
     }
