@@ -344,6 +344,22 @@ impl Aligner {
         Ok(hits.into_iter().map(|h| h.map(|h| h.alignment)).collect())
     }
 
+    /// The local score of `query` against each target (`None`: no positive score) from the
+    /// CPU engine's score-only lanes, or `None` when this aligner runs another engine. The
+    /// local score bounds every mode's: a semi-global or global alignment is one of the
+    /// alignments local alignment maximises over.
+    pub(crate) fn local_score_bounds(&self, query: &[u8], targets: &[&[u8]]) -> Option<Vec<Option<i32>>> {
+        let isa = self.isa().filter(|_| !self.on_gpu())?;
+        Some(cpu::search_scores(
+            isa,
+            query,
+            targets,
+            &self.config.scoring,
+            Mode::Local,
+            1,
+        ))
+    }
+
     /// Query `i` against target `i` (hit target `i`), on both strands when `both`; with
     /// `floors`, pair `i`'s alignment only when it scores at least `floors[i]` (the others
     /// stop after the score pass).

@@ -91,6 +91,16 @@ struct Plan {
     windows: Vec<Window>,
 }
 
+impl Plan {
+    /// The read on `strand`.
+    fn query<'a>(&'a self, read: &'a Record, strand: Strand) -> &'a [u8] {
+        match strand {
+            Strand::Forward => &read.seq,
+            Strand::Reverse => self.rc.as_deref().unwrap_or_default(),
+        }
+    }
+}
+
 /// A window's alignment: contig coordinates, the query on the strand aligned.
 struct Found {
     window: Window,
@@ -171,28 +181,23 @@ impl<'i> Mapper<'i> {
         top_k: usize,
         hits: &mut Vec<Vec<Hit>>,
     ) -> Result<u64> {
+        let (kept, mut cells) = self.bound(aligner, planned);
         let mut pairs: Vec<(&[u8], &[u8])> = Vec::new();
         let mut floors = Vec::new();
-        let mut cells = 0u64;
-        for (read, plan) in planned {
-            for w in &plan.windows {
-                let query = match w.strand {
-                    Strand::Forward => read.seq.as_slice(),
-                    Strand::Reverse => plan.rc.as_deref().unwrap_or_default(),
-                };
-                let target = &self.index.contig_seq(w.contig)[w.start..w.end];
+        for ((read, plan), windows) in planned.iter().zip(&kept) {
+            for w in windows {
+                let (query, target) = (plan.query(read, w.strand), self.window_seq(w));
                 cells += (query.len() * target.len()) as u64;
                 pairs.push((query, target));
                 floors.push(plan.min_score);
             }
         }
         let mut verified = aligner.align_slices_above(&pairs, &floors)?.into_iter();
-        for (read, plan) in planned {
-            let found: Vec<Found> = plan
-                .windows
-                .iter()
+        for ((read, plan), windows) in planned.iter().zip(kept) {
+            let found: Vec<Found> = windows
+                .into_iter()
                 .zip(verified.by_ref())
-                .filter_map(|(&window, a)| {
+                .filter_map(|(window, a)| {
                     let mut alignment = a?;
                     alignment.target_start += window.start;
                     alignment.target_end += window.start;
@@ -202,6 +207,64 @@ impl<'i> Mapper<'i> {
             hits.push(loci(found, read.seq.len(), plan.min_score, top_k));
         }
         Ok(cells)
+    }
+
+    /// The residues of window `w`.
+    fn window_seq(&self, w: &Window) -> &'i [u8] {
+        &self.index.contig_seq(w.contig)[w.start..w.end]
+    }
+
+    /// The windows of each planned read that may hold an alignment reaching its `T`, and the
+    /// cells it took to tell: those whose local score (a bound of every mode's, see
+    /// [`Aligner::local_score_bounds`]) reaches `T`, computed in byte lanes without ends, so
+    /// that only they take the exact engine's passes. Every window when the aligner's engine
+    /// has no score-only lanes.
+    fn bound(&self, aligner: &Aligner, planned: &[(&Record, Plan)]) -> (Vec<Vec<Window>>, u64) {
+        /// Windows bounded at once: enough to fill the lanes many times, few enough to share
+        /// the work of one read with many loci among the threads.
+        const CHUNK: usize = 1024;
+        let mut items = Vec::new();
+        for (r, (_, plan)) in planned.iter().enumerate() {
+            let reverse = plan.windows.partition_point(|w| w.strand == Strand::Forward);
+            for (strand, range) in [
+                (Strand::Forward, 0..reverse),
+                (Strand::Reverse, reverse..plan.windows.len()),
+            ] {
+                for from in range.clone().step_by(CHUNK) {
+                    items.push((r, strand, from..range.end.min(from + CHUNK)));
+                }
+            }
+        }
+        let bounds = par_map(items.len(), aligner.config().threads, |i| {
+            crate::stop::check();
+            let (r, strand, range) = items[i].clone();
+            let (read, plan) = &planned[r];
+            let query = plan.query(read, strand);
+            let windows = &plan.windows[range];
+            let targets: Vec<&[u8]> = windows.iter().map(|w| self.window_seq(w)).collect();
+            let cells: usize = targets.iter().map(|t| t.len() * query.len()).sum();
+            let scores = aligner.local_score_bounds(query, &targets)?;
+            let kept: Vec<Window> = windows
+                .iter()
+                .zip(scores)
+                // No positive local score bounds nothing below 1 (a semi-global score).
+                .filter(|(_, s)| plan.min_score <= 0 || s.is_some_and(|s| s >= plan.min_score))
+                .map(|(&w, _)| w)
+                .collect();
+            Some((kept, cells as u64))
+        });
+        let mut kept: Vec<Vec<Window>> = planned.iter().map(|_| Vec::new()).collect();
+        let mut cells = 0;
+        for ((r, _, range), bound) in items.into_iter().zip(bounds) {
+            match bound {
+                Some((windows, c)) => {
+                    kept[r].extend(windows);
+                    cells += c;
+                }
+                None => kept[r].extend_from_slice(&planned[r].1.windows[range]),
+            }
+        }
+        (kept, cells)
     }
 
     /// The filter for reads of `m` residues with `read_runs` runs of `N`, against stretches of
@@ -296,10 +359,11 @@ impl<'i> Mapper<'i> {
                 }
             }
         }
+        let windows = merge(windows);
         Plan {
             min_score: params.min_score,
             rc,
-            windows: merge(windows),
+            windows,
         }
     }
 
@@ -308,7 +372,10 @@ impl<'i> Mapper<'i> {
     /// `band + 1` diagonals lies within two neighbouring buckets, so a band holding `hits`
     /// makes a pair of buckets hold them), then `[d - 2 * band, d + m + band]` around the
     /// diagonals `d` of each pair that does. Counting needs no sort, which matters for reads
-    /// whose q-mers occur thousands of times (low-complexity sequence).
+    /// whose q-mers occur thousands of times (low-complexity sequence). A read offset counts
+    /// once per bucket (module docs, step 2): its positions come in increasing order, so its
+    /// hits in one bucket are consecutive (where they are not, counting one twice only keeps
+    /// more candidates).
     fn bucket_windows(&self, seq: &[u8], strand: Strand, (q, hits, band): (usize, usize, usize)) -> Vec<Window> {
         let index = self.index;
         let m = seq.len();
@@ -328,8 +395,13 @@ impl<'i> Mapper<'i> {
             }
             let mut touched = Vec::new();
             for (&(_, i), range) in codes.iter().zip(entries) {
+                let mut last = usize::MAX;
                 index.each_position(range, |p| {
                     let b = ((p + m as u64 - i as u64) / width) as usize;
+                    if b == last {
+                        return;
+                    }
+                    last = b;
                     if counts[b] == 0 {
                         touched.push(b);
                     }

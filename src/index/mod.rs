@@ -19,10 +19,13 @@
 //!    (`Index::seed_entries`); a position whose `K` residues run into a non-ACGT residue or
 //!    the contig's end is listed under its valid prefix padded with `A`, so no occurrence is
 //!    ever missed (padding only adds candidates).
-//! 2. *Buckets.* Occurrences are counted per bucket of `G + 1` diagonals. Any `G + 1`
-//!    consecutive diagonals lie within two neighbouring buckets, so the buckets of an
-//!    alignment reaching `T` hold at least `h(q)` occurrences between two neighbours: every
-//!    such pair is a candidate.
+//! 2. *Buckets.* Occurrences are counted per bucket of `G + 1` diagonals, each read offset
+//!    at most once per bucket (the `q`-mers an alignment shares sit at distinct read offsets,
+//!    each in its own `=` column; a tandem repeat puts one offset on many diagonals of one
+//!    bucket, and counting it once keeps the count from growing with the repeat's length).
+//!    Any `G + 1` consecutive diagonals lie within two neighbouring buckets, so the buckets of
+//!    an alignment reaching `T` count at least `h(q)` between two neighbours: every such pair
+//!    is a candidate.
 //! 3. *Windows.* An alignment through a candidate pair with diagonals in `[d0, d1]` covers
 //!    reference residues in `[d0 - G, d1 + m + G]`, and the stretch its start is searched in
 //!    (at most `qe + G` residues before its end, see `reference::start_pass`, with its end
@@ -31,7 +34,11 @@
 //!    strand merge), which therefore holds every alignment reaching `T` through it, whole,
 //!    with the stretch its start is searched in.
 //! 4. *Verification and merge.* Each window is aligned by the exact engines (any backend) in
-//!    the mode asked for; those scoring below `T` stop after the score pass. A window's cells
+//!    the mode asked for; those scoring below `T` stop after the score pass. With the CPU
+//!    engine a score-only pass in byte lanes comes first: a window whose local score is below
+//!    `T` holds no alignment reaching `T` in any mode (a semi-global alignment is one of those
+//!    local alignment maximises over), so it is dropped before the passes that track ends;
+//!    a lane that may have saturated is recomputed wider, never dropped. A window's cells
 //!    are scores of real paths, at most the full DP's; the full DP's best cell (highest score,
 //!    then first in row-major order) has a best path inside some window, which finds it with
 //!    the same score, and no cell earlier in row-major order reaches that score in any window
@@ -55,7 +62,8 @@
 //! 60 s for a million reads against E. coli on two cores. Low-complexity reads (long
 //! `(AT)n` stretches in an AT-rich genome such as *P. falciparum*) pass the filter at
 //! thousands of loci that then cost a DP each, since exactness forbids dropping repetitive
-//! seeds.
+//! seeds; the score-only byte lanes make that DP about five times cheaper than the passes
+//! that track ends.
 //!
 //! **Loci, MAPQ.** A window's best alignment is one locus. The primary hit is the best locus;
 //! secondary hits (`-N`) are the next best loci that do not overlap a reported one on the

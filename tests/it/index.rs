@@ -180,6 +180,32 @@ fn secondary_loci_and_mapq() {
     assert_eq!((mapped.hits[1][0].mapq, mapped.hits[1][0].second_best), (60, None));
 }
 
+/// A minimum score of 0 or below: a semi-global alignment can reach it where no local one
+/// scores above 0, so the score-only bound (a local score) must not drop such a window; on
+/// the CPU engine (which has that bound) and the reference (which has none).
+#[test]
+fn a_minimum_score_below_one_keeps_alignments_without_a_positive_local_score() {
+    let genome: Vec<u8> = b"CGTCGGCTCCGTGCTTGCGC".repeat(20);
+    let contigs = vec![Record::new("chr", genome)];
+    let index = Index::build(contigs.clone(), None, 1).unwrap();
+    let read = Record::new("r", "AAAAAAAAAA");
+    for backend in [Backend::Cpu, Backend::Scalar] {
+        let mut config = AlignerConfig::new(Scoring::default_for(swgpu::Alphabet::Dna));
+        (config.mode, config.backend, config.strands) = (Mode::SemiGlobal, backend, StrandMode::Forward);
+        let aligner = Aligner::new(config).unwrap();
+        let want = aligner.search(std::slice::from_ref(&read), &contigs).unwrap()[0][0].clone();
+        assert!(want.alignment.score < 0, "{want:?}");
+        let mapped = Mapper::new(&index, Some(want.alignment.score))
+            .map(&aligner, std::slice::from_ref(&read))
+            .unwrap();
+        assert_eq!(
+            mapped.hits[0].first().map(|h| &h.alignment),
+            Some(&want.alignment),
+            "{backend:?}"
+        );
+    }
+}
+
 /// The CLI: `swgpu index`, then reads against the index file give what the full DP over the
 /// FASTA gives with the same `--min-score` (bar MAPQ and XS), in every format; bad input and
 /// bad index files are refused in one line.
