@@ -360,6 +360,11 @@ impl Aligner {
         ))
     }
 
+    /// Targets per call of [`Aligner::local_score_bounds`] that its lanes take at once.
+    pub(crate) fn byte_lanes(&self) -> usize {
+        self.cpu_isa().byte_lanes()
+    }
+
     /// Query `i` against target `i` (hit target `i`), on both strands when `both`; with
     /// `floors`, pair `i`'s alignment only when it scores at least `floors[i]` (the others
     /// stop after the score pass).

@@ -181,7 +181,7 @@ impl<'i> Mapper<'i> {
         top_k: usize,
         hits: &mut Vec<Vec<Hit>>,
     ) -> Result<u64> {
-        let (kept, mut cells) = self.bound(aligner, planned);
+        let (kept, mut cells) = self.bound(aligner, planned, 4 * aligner.byte_lanes());
         let mut pairs: Vec<(&[u8], &[u8])> = Vec::new();
         let mut floors = Vec::new();
         for ((read, plan), windows) in planned.iter().zip(&kept) {
@@ -219,17 +219,25 @@ impl<'i> Mapper<'i> {
     /// [`Aligner::local_score_bounds`]) reaches `T`, computed in byte lanes without ends, so
     /// that only they take the exact engine's passes. Every window when the aligner's engine
     /// has no score-only lanes.
-    fn bound(&self, aligner: &Aligner, planned: &[(&Record, Plan)]) -> (Vec<Vec<Window>>, u64) {
+    fn bound(&self, aligner: &Aligner, planned: &[(&Record, Plan)], fewest: usize) -> (Vec<Vec<Window>>, u64) {
         /// Windows bounded at once: enough to fill the lanes many times, few enough to share
         /// the work of one read with many loci among the threads.
         const CHUNK: usize = 1024;
+        // A read strand's windows share its query in the byte lanes, so a strand with fewer
+        // windows than `fewest` (a few lanes' worth) would leave most lanes idle: those go
+        // to the exact passes at once, which fill their lanes with the windows of many reads.
         let mut items = Vec::new();
+        let mut kept: Vec<Vec<Window>> = planned.iter().map(|_| Vec::new()).collect();
         for (r, (_, plan)) in planned.iter().enumerate() {
             let reverse = plan.windows.partition_point(|w| w.strand == Strand::Forward);
             for (strand, range) in [
                 (Strand::Forward, 0..reverse),
                 (Strand::Reverse, reverse..plan.windows.len()),
             ] {
+                if range.len() < fewest {
+                    kept[r].extend_from_slice(&plan.windows[range]);
+                    continue;
+                }
                 for from in range.clone().step_by(CHUNK) {
                     items.push((r, strand, from..range.end.min(from + CHUNK)));
                 }
@@ -253,7 +261,6 @@ impl<'i> Mapper<'i> {
                 .collect();
             Some((kept, cells as u64))
         });
-        let mut kept: Vec<Vec<Window>> = planned.iter().map(|_| Vec::new()).collect();
         let mut cells = 0;
         for ((r, _, range), bound) in items.into_iter().zip(bounds) {
             match bound {
@@ -263,6 +270,10 @@ impl<'i> Mapper<'i> {
                 }
                 None => kept[r].extend_from_slice(&planned[r].1.windows[range]),
             }
+        }
+        // In the plan's order, whichever strand was bounded.
+        for windows in &mut kept {
+            windows.sort_unstable_by_key(|w| (w.strand, w.contig, w.start));
         }
         (kept, cells)
     }
@@ -628,4 +639,75 @@ fn loci(found: Vec<Found>, read_len: usize, min_score: i32, top_k: usize) -> Vec
             Hit::new(f.window.contig, alignment, if n == 0 { mapq } else { 0 }, s2)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{AlignerConfig, Alphabet, Backend};
+
+    /// The score-only bound drops a window only when the exact passes find no alignment
+    /// reaching `T` in it: on random genomes with repeats, reads with edits, both strands,
+    /// local and semi-global, `T` from below 1 to above the best score.
+    #[test]
+    fn the_bound_drops_only_windows_without_an_alignment_reaching_t() {
+        let mut x = 11u64;
+        let mut random = |n: usize| -> Vec<u8> {
+            (0..n)
+                .map(|_| {
+                    x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    b"ACGT"[(x >> 62) as usize]
+                })
+                .collect()
+        };
+        let unit = random(60);
+        let genome = [random(300), unit.repeat(4), random(200), b"AT".repeat(80), random(300)].concat();
+        let index = Index::build(vec![Record::new("chr", genome.clone())], Some(6), 1).unwrap();
+        let mut reads = vec![
+            Record::new("unit", &unit[10..]),
+            Record::new("at", [b"AT".repeat(20), random(30)].concat()),
+            Record::new("poly-a", vec![b'A'; 40]),
+            // No positive local score anywhere; semi-global scores -10.
+            Record::new("n", vec![b'N'; 10]),
+        ];
+        for (k, start) in [40usize, 350, 700, 900].into_iter().enumerate() {
+            let mut seq = genome[start..start + 70].to_vec();
+            seq[20 + k] = b'C';
+            seq.remove(45);
+            reads.push(Record::new(format!("edited{k}"), seq));
+        }
+        let (mut dropped, mut kept_total) = (0, 0);
+        for mode in [Mode::Local, Mode::SemiGlobal] {
+            let mut config = AlignerConfig::new(Scoring::default_for(Alphabet::Dna));
+            (config.mode, config.backend) = (mode, Backend::Cpu);
+            let aligner = Aligner::new(config).unwrap();
+            for read in &reads {
+                for t in [-30, 0, 1, 40, 80, 100, 120, 130, 140] {
+                    let mapper = Mapper::new(&index, Some(t));
+                    let plan = mapper.plan(&aligner, &read.seq);
+                    let planned = [(read, plan)];
+                    let (kept, _) = mapper.bound(&aligner, &planned, 1);
+                    let plan = &planned[0].1;
+                    let pairs: Vec<(&[u8], &[u8])> = plan
+                        .windows
+                        .iter()
+                        .map(|w| (plan.query(read, w.strand), mapper.window_seq(w)))
+                        .collect();
+                    let exact = aligner.align_slices_above(&pairs, &vec![t; pairs.len()]).unwrap();
+                    for (w, a) in plan.windows.iter().zip(&exact) {
+                        let bounded = kept[0].contains(w);
+                        assert!(
+                            bounded || a.is_none(),
+                            "{} T {t} {mode:?}: {w:?} dropped, holds {a:?}",
+                            read.id
+                        );
+                        (dropped, kept_total) = (dropped + usize::from(!bounded), kept_total + usize::from(bounded));
+                    }
+                    assert!(kept[0].iter().all(|w| plan.windows.contains(w)));
+                }
+            }
+        }
+        // The bound ran: it dropped some windows and kept others.
+        assert!(dropped > 0 && kept_total > 0, "{dropped} dropped, {kept_total} kept");
+    }
 }
