@@ -121,7 +121,7 @@ pub struct AlignerConfig {
     pub threads: usize,
     /// GPU adapter for [`Backend::Gpu`].
     pub device: GpuDevice,
-    /// The CPU kernels' instruction set; `None`: the best this CPU has ([`cpu::isa`]). Every
+    /// The CPU kernels' instruction set; `None`: this CPU's default ([`cpu::isa`]). Every
     /// ISA gives the same results; this is for measuring one against another.
     pub cpu_isa: Option<cpu::Isa>,
 }
@@ -295,7 +295,7 @@ impl Aligner {
         (self.config.backend != Backend::Scalar).then(|| self.cpu_isa())
     }
 
-    /// The configured CPU ISA, or the best this CPU has.
+    /// The configured CPU ISA, or this CPU's default.
     fn cpu_isa(&self) -> cpu::Isa {
         self.config.cpu_isa.unwrap_or_else(cpu::isa)
     }

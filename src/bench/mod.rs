@@ -422,7 +422,7 @@ pub fn run_backend(workload: &Workload, aligner: &Aligner) -> Result<(Results, M
 pub struct Plan {
     /// Backends to measure, besides `scalar`, which runs first when it is the reference.
     pub backends: Vec<Backend>,
-    /// The CPU backend runs once for each of these ISAs (none: the best this CPU has).
+    /// The CPU backend runs once for each of these ISAs (none: this CPU's default).
     pub cpu_isas: Vec<crate::cpu::Isa>,
     /// Worker threads for swgpu and for the peers.
     pub threads: usize,

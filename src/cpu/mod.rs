@@ -70,7 +70,7 @@ pub enum Isa {
 }
 
 impl Isa {
-    /// Every ISA, best first.
+    /// Every ISA, widest first (the default is picked in another order, see [`isa`]).
     pub const ALL: [Isa; 5] = [Isa::Avx512, Isa::Avx2, Isa::Sse41, Isa::Neon, Isa::Portable];
 
     /// The name shown by `swgpu devices`.
@@ -135,10 +135,16 @@ impl Isa {
     }
 }
 
-/// The best ISA of this CPU, detected once.
+/// The ISAs in the order the default is picked: the fastest measured first. AVX2 comes before
+/// AVX-512BW, whose twice as many lanes measured slower on every workload on both AVX-512
+/// machines measured (an Intel Xeon by 3-32%, most on the striped long pairs; an AMD EPYC on
+/// long pairs), see BENCHMARKS.md; `--cpu-isa avx512bw` still runs it.
+const PREFERRED: [Isa; 5] = [Isa::Avx2, Isa::Avx512, Isa::Sse41, Isa::Neon, Isa::Portable];
+
+/// The ISA this CPU runs by default (the first of [`PREFERRED`] it has), detected once.
 pub fn isa() -> Isa {
     static ISA: OnceLock<Isa> = OnceLock::new();
-    *ISA.get_or_init(|| Isa::ALL.into_iter().find(|i| i.available()).unwrap_or(Isa::Portable))
+    *ISA.get_or_init(|| PREFERRED.into_iter().find(|i| i.available()).unwrap_or(Isa::Portable))
 }
 
 /// A lane element: `i16` with saturating arithmetic, or `i32` for passes whose values leave
