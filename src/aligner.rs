@@ -344,25 +344,18 @@ impl Aligner {
         Ok(hits.into_iter().map(|h| h.map(|h| h.alignment)).collect())
     }
 
-    /// The local score of `query` against each target (`None`: no positive score) from the
-    /// CPU engine's score-only lanes, or `None` when this aligner runs another engine. The
-    /// local score bounds every mode's: a semi-global or global alignment is one of the
-    /// alignments local alignment maximises over.
-    pub(crate) fn local_score_bounds(&self, query: &[u8], targets: &[&[u8]]) -> Option<Vec<Option<i32>>> {
-        let isa = self.isa().filter(|_| !self.on_gpu())?;
-        Some(cpu::search_scores(
-            isa,
-            query,
-            targets,
-            &self.config.scoring,
-            Mode::Local,
-            1,
-        ))
+    /// How many targets the CPU engine's score-only byte lanes take at once; `None` when this
+    /// aligner runs another engine (the GPU or the reference), which has no such lanes.
+    pub(crate) fn score_lanes(&self) -> Option<usize> {
+        self.isa().filter(|_| !self.on_gpu()).map(cpu::Isa::byte_lanes)
     }
 
-    /// Targets per call of [`Aligner::local_score_bounds`] that its lanes take at once.
-    pub(crate) fn byte_lanes(&self) -> usize {
-        self.cpu_isa().byte_lanes()
+    /// The local score of `query` against each target (`None`: no positive score), in the CPU
+    /// engine's score-only lanes (see [`Aligner::score_lanes`]). The local score bounds every
+    /// mode's: a semi-global or global alignment is one of the alignments local alignment
+    /// maximises over.
+    pub(crate) fn local_scores(&self, query: &[u8], targets: &[&[u8]]) -> Vec<Option<i32>> {
+        cpu::search_scores(self.cpu_isa(), query, targets, &self.config.scoring, Mode::Local, 1)
     }
 
     /// Query `i` against target `i` (hit target `i`), on both strands when `both`; with

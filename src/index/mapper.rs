@@ -181,7 +181,10 @@ impl<'i> Mapper<'i> {
         top_k: usize,
         hits: &mut Vec<Vec<Hit>>,
     ) -> Result<u64> {
-        let (kept, mut cells) = self.bound(aligner, planned, 4 * aligner.byte_lanes());
+        let (kept, mut cells) = match aligner.score_lanes() {
+            Some(lanes) => self.bound(aligner, planned, 4 * lanes),
+            None => (planned.iter().map(|(_, plan)| plan.windows.clone()).collect(), 0),
+        };
         let mut pairs: Vec<(&[u8], &[u8])> = Vec::new();
         let mut floors = Vec::new();
         for ((read, plan), windows) in planned.iter().zip(&kept) {
@@ -216,9 +219,8 @@ impl<'i> Mapper<'i> {
 
     /// The windows of each planned read that may hold an alignment reaching its `T`, and the
     /// cells it took to tell: those whose local score (a bound of every mode's, see
-    /// [`Aligner::local_score_bounds`]) reaches `T`, computed in byte lanes without ends, so
-    /// that only they take the exact engine's passes. Every window when the aligner's engine
-    /// has no score-only lanes.
+    /// [`Aligner::local_scores`]) reaches `T`, computed in the CPU engine's byte lanes
+    /// without ends, so that only they take the exact engine's passes.
     fn bound(&self, aligner: &Aligner, planned: &[(&Record, Plan)], fewest: usize) -> (Vec<Vec<Window>>, u64) {
         /// Windows bounded at once: enough to fill the lanes many times, few enough to share
         /// the work of one read with many loci among the threads.
@@ -244,14 +246,13 @@ impl<'i> Mapper<'i> {
             }
         }
         let bounds = par_map(items.len(), aligner.config().threads, |i| {
-            crate::stop::check();
             let (r, strand, range) = items[i].clone();
             let (read, plan) = &planned[r];
             let query = plan.query(read, strand);
             let windows = &plan.windows[range];
             let targets: Vec<&[u8]> = windows.iter().map(|w| self.window_seq(w)).collect();
             let cells: usize = targets.iter().map(|t| t.len() * query.len()).sum();
-            let scores = aligner.local_score_bounds(query, &targets)?;
+            let scores = aligner.local_scores(query, &targets);
             let kept: Vec<Window> = windows
                 .iter()
                 .zip(scores)
@@ -259,17 +260,12 @@ impl<'i> Mapper<'i> {
                 .filter(|(_, s)| plan.min_score <= 0 || s.is_some_and(|s| s >= plan.min_score))
                 .map(|(&w, _)| w)
                 .collect();
-            Some((kept, cells as u64))
+            (kept, cells as u64)
         });
         let mut cells = 0;
-        for ((r, _, range), bound) in items.into_iter().zip(bounds) {
-            match bound {
-                Some((windows, c)) => {
-                    kept[r].extend(windows);
-                    cells += c;
-                }
-                None => kept[r].extend_from_slice(&planned[r].1.windows[range]),
-            }
+        for ((r, _, _), (windows, c)) in items.into_iter().zip(bounds) {
+            kept[r].extend(windows);
+            cells += c;
         }
         // In the plan's order, whichever strand was bounded.
         for windows in &mut kept {
@@ -370,11 +366,10 @@ impl<'i> Mapper<'i> {
                 }
             }
         }
-        let windows = merge(windows);
         Plan {
             min_score: params.min_score,
             rc,
-            windows,
+            windows: merge(windows),
         }
     }
 
