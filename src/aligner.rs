@@ -350,12 +350,13 @@ impl Aligner {
         self.isa().filter(|_| !self.on_gpu()).map(cpu::Isa::byte_lanes)
     }
 
-    /// The local score of `query` against each target (`None`: no positive score), in the CPU
-    /// engine's score-only lanes (see [`Aligner::score_lanes`]). The local score bounds every
-    /// mode's: a semi-global or global alignment is one of the alignments local alignment
-    /// maximises over.
-    pub(crate) fn local_scores(&self, query: &[u8], targets: &[&[u8]]) -> Vec<Option<i32>> {
-        cpu::search_scores(self.cpu_isa(), query, targets, &self.config.scoring, Mode::Local, 1)
+    /// A bound on the local score of `query` against each target near its band of diagonals
+    /// (`None`: no positive score), in the CPU engine's score-only lanes (see
+    /// [`Aligner::score_lanes`]): at least the best local score of a path within the band, at
+    /// most the best of any. The local score bounds every mode's: a semi-global or global
+    /// alignment is one of the alignments local alignment maximises over.
+    pub(crate) fn local_scores(&self, query: &[u8], targets: &[&[u8]], bands: &[(isize, isize)]) -> Vec<Option<i32>> {
+        cpu::banded_local_scores(self.cpu_isa(), query, targets, bands, &self.config.scoring)
     }
 
     /// Query `i` against target `i` (hit target `i`), on both strands when `both`; with

@@ -51,10 +51,25 @@ fn bias_range(sc: &Scoring) -> (i32, i32) {
 /// Local scores of `query` (codes) against each of up to `B::WIDTH` targets (residues): `Some`
 /// where exact, `None` where the lane may have saturated.
 ///
+/// With a band of diagonals `(lo, hi)` (target column minus query row), only the cells near
+/// it are computed: row `i` from column `i + lo` (rows in pairs, the second one cell late) to
+/// `i + hi` (the first one cell past). A score is then at least the best over the paths
+/// within the band and at most the best over all paths: a cell outside the band reads as 0
+/// where no row computed it (an empty local alignment), every other value it reads is the
+/// one its row computed (a row's range starts at most two columns right of the previous
+/// row's and ends past it; the column left of its first is the previous row's), so every
+/// value is a real path's score or 0, and every cell in the band has its neighbours in the
+/// band exact. Pass `(isize::MIN / 2, isize::MAX / 2)` for every cell.
+///
 /// # Safety
 /// The CPU must support `B`'s ISA; `sc` must be [`usable`].
 #[inline(always)]
-pub(super) unsafe fn local_scores<B: ByteLanes>(query: &[u8], targets: &[&[u8]], sc: &Scoring) -> Vec<Option<i32>> {
+pub(super) unsafe fn local_scores<B: ByteLanes>(
+    query: &[u8],
+    targets: &[&[u8]],
+    sc: &Scoring,
+    (lo, hi): (isize, isize),
+) -> Vec<Option<i32>> {
     let (w, dim) = (B::WIDTH, sc.dim());
     let n = targets.iter().map(|t| t.len()).max().unwrap_or(0);
     let bias = -bias_range(sc).0;
@@ -102,15 +117,30 @@ pub(super) unsafe fn local_scores<B: ByteLanes>(query: &[u8], targets: &[&[u8]],
         // Two query rows per sweep: row b takes row a's H and E from registers, so h and e
         // go through memory once per two rows. An odd query's last row is paired with a
         // padding row scoring the minimum everywhere, whose cells never exceed the row above.
-        for rows in query.chunks(2) {
+        for (pair, rows) in query.chunks(2).enumerate() {
             let plane = |c: u8| &profile[c as usize * n * w..][..n * w];
             let (pa, pb) = (plane(rows[0]), plane(rows.get(1).copied().unwrap_or(dim as u8)));
+            // The columns of this pair of rows: the first row's band start to one past the
+            // second row's band end.
+            let a = 2 * pair as isize;
+            let from = a.saturating_add(lo).clamp(0, n as isize) as usize;
+            let to = a.saturating_add(hi).saturating_add(2).clamp(0, n as isize) as usize;
+            if from >= to {
+                continue;
+            }
             // Per row: H of the previous column (the diagonal of this one) and F, and that H
-            // minus the open cost, which both F here and E in the row below use.
-            let (mut diag_a, mut f_a, mut open_a) = (zero, zero, zero);
+            // minus the open cost, which both F here and E in the row below use. The first
+            // row's diagonal at `from` is the row above's H left of it, which that row
+            // computed; the second row's is 0 (outside its band).
+            let mut diag_a = if from == 0 {
+                zero
+            } else {
+                B::load(h.get_unchecked((from - 1) * w..))
+            };
+            let (mut f_a, mut open_a) = (zero, zero);
             let (mut diag_b, mut f_b, mut open_b) = (zero, zero, zero);
             let costs = (biasv, open, extend);
-            for at in (0..n * w).step_by(w) {
+            for at in (from * w..to * w).step_by(w) {
                 let up = B::load(h.get_unchecked(at..));
                 let above = (B::load(e.get_unchecked(at..)), up.subs(open));
                 let p_a = B::load(pa.get_unchecked(at..));

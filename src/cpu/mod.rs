@@ -857,9 +857,9 @@ macro_rules! entry_points {
         /// The CPU must support this module's ISA; the scoring must be `bytes::usable`; the
         /// targets are residues, the query codes.
         $(#[$feature])*
-        pub(super) unsafe fn local_scores_u8(query: &[u8], targets: &[&[u8]], sc: &Scoring) -> Vec<Option<i32>> {
+        pub(super) unsafe fn local_scores_u8(query: &[u8], targets: &[&[u8]], sc: &Scoring, band: (isize, isize)) -> Vec<Option<i32>> {
             // SAFETY: the caller guarantees the ISA and the scoring.
-            unsafe { super::bytes::local_scores::<$bytes>(query, targets, sc) }
+            unsafe { super::bytes::local_scores::<$bytes>(query, targets, sc, band) }
         }
 
         /// Scores of `query` against each target (codes), one target per lane.
@@ -1150,22 +1150,7 @@ pub(crate) fn search_scores(
     order.sort_by_key(|&k| (targets[k].len(), k));
     // Local scores run in byte lanes first; the lanes that may have saturated go on below.
     if mode == Mode::Local && bytes::usable(sc) {
-        let batches: Vec<&[usize]> = order.chunks(isa.byte_lanes()).collect();
-        let results = par_map(batches.len(), threads, |b| {
-            crate::stop::check();
-            let batch: Vec<&[u8]> = batches[b].iter().map(|&k| targets[k]).collect();
-            on_isa!(isa, local_scores_u8(&q, &batch, sc))
-        });
-        let mut wider = Vec::new();
-        for (batch, out) in batches.iter().zip(results) {
-            for (&k, s) in batch.iter().zip(out) {
-                match s {
-                    Some(s) => scores[k] = reference::is_alignment(mode, s).then_some(s),
-                    None => wider.push(k),
-                }
-            }
-        }
-        order = wider;
+        order = byte_scores(isa, (&q, targets), &order, None, sc, threads, &mut scores);
     }
     let (fast, slow): (Vec<usize>, Vec<usize>) = order
         .into_iter()
@@ -1191,6 +1176,69 @@ pub(crate) fn search_scores(
         for (&k, &(s, _, _)) in batch.iter().zip(&out) {
             scores[k] = reference::is_alignment(mode, s).then_some(s);
         }
+    }
+    scores
+}
+
+/// Local scores in byte lanes of the targets `order` lists (in that order), `isa.byte_lanes()`
+/// at a time over `threads`, each batch over the union of its targets' `bands` (every cell
+/// without); written to `scores` (`None`: no positive score). The targets whose lanes may have
+/// saturated are returned, in order.
+fn byte_scores(
+    isa: Isa,
+    (q, targets): (&[u8], &[&[u8]]),
+    order: &[usize],
+    bands: Option<&[(isize, isize)]>,
+    sc: &Scoring,
+    threads: usize,
+    scores: &mut [Option<i32>],
+) -> Vec<usize> {
+    let batches: Vec<&[usize]> = order.chunks(isa.byte_lanes()).collect();
+    let results = par_map(batches.len(), threads, |b| {
+        crate::stop::check();
+        let batch: Vec<&[u8]> = batches[b].iter().map(|&k| targets[k]).collect();
+        let band = bands.map_or((isize::MIN / 2, isize::MAX / 2), |bands| {
+            let lanes = batches[b].iter().map(|&k| bands[k]);
+            lanes.fold((isize::MAX, isize::MIN), |(lo, hi), (l, h)| (lo.min(l), hi.max(h)))
+        });
+        on_isa!(isa, local_scores_u8(q, &batch, sc, band))
+    });
+    let mut wider = Vec::new();
+    for (batch, out) in batches.iter().zip(results) {
+        for (&k, s) in batch.iter().zip(out) {
+            match s {
+                Some(s) => scores[k] = reference::is_alignment(Mode::Local, s).then_some(s),
+                None => wider.push(k),
+            }
+        }
+    }
+    wider
+}
+
+/// A bound on the local score of `query` against each target (raw residues) near a band of
+/// diagonals (target column minus query row; `bands[k]` for target `k`): at least the best
+/// score of a path within the band, at most the best of any path (`None`: no positive score).
+/// The score-only byte lanes compute the cells near each batch's bands; a lane that may have
+/// saturated gets the exact score of every path ([`search_scores`]). Targets of similar
+/// bands and lengths share a batch.
+pub(crate) fn banded_local_scores(
+    isa: Isa,
+    query: &[u8],
+    targets: &[&[u8]],
+    bands: &[(isize, isize)],
+    sc: &Scoring,
+) -> Vec<Option<i32>> {
+    if query.is_empty() || !bytes::usable(sc) {
+        return search_scores(isa, query, targets, sc, Mode::Local, 1);
+    }
+    let mut scores: Vec<Option<i32>> = vec![None; targets.len()];
+    let mut order: Vec<usize> = (0..targets.len()).filter(|&k| !targets[k].is_empty()).collect();
+    order.sort_by_key(|&k| (bands[k].1.saturating_sub(bands[k].0), targets[k].len(), k));
+    let q = sc.encode(query);
+    let wider = byte_scores(isa, (&q, targets), &order, Some(bands), sc, 1, &mut scores);
+    let refs: Vec<&[u8]> = wider.iter().map(|&k| targets[k]).collect();
+    for (&k, s) in wider.iter().zip(search_scores(isa, query, &refs, sc, Mode::Local, 1)) {
+        scores[k] = s;
     }
     scores
 }
@@ -1433,6 +1481,74 @@ mod tests {
         }
     }
 
+    /// The best local score over the paths whose cells all lie on diagonals `lo..=hi` (target
+    /// column minus query row): Gotoh with every cell off the band unreachable, written apart
+    /// from the engines.
+    fn banded_oracle(q: &[u8], t: &[u8], sc: &Scoring, (lo, hi): (isize, isize)) -> i32 {
+        const NONE: i64 = i64::MIN / 4;
+        let (open, ext) = (sc.gap_open() as i64, sc.gap_extend() as i64);
+        let (m, n) = (q.len(), t.len());
+        let mut h = vec![vec![NONE; n + 1]; m + 1];
+        let (mut e, mut f) = (h.clone(), h.clone());
+        let mut best = 0;
+        for i in 1..=m {
+            for j in 1..=n {
+                if !(lo..=hi).contains(&(j as isize - i as isize)) {
+                    continue;
+                }
+                let s = sc.profile_row(sc.code(q[i - 1]))[sc.code(t[j - 1]) as usize] as i64;
+                e[i][j] = (e[i - 1][j] - ext).max(h[i - 1][j] - open - ext);
+                f[i][j] = (f[i][j - 1] - ext).max(h[i][j - 1] - open - ext);
+                h[i][j] = (h[i - 1][j - 1].max(0) + s).max(e[i][j]).max(f[i][j]).max(0);
+                best = best.max(h[i][j]);
+            }
+        }
+        best as i32
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+        /// Banded byte lanes: at least the best path within the band, at most the best of all
+        /// (random sequences and homologues past the 8-bit limit, bands anywhere from before the
+        /// first column to past the last).
+        #[test]
+        fn banded_local_scores_lie_between_the_band_and_everything(
+            ((sc, q, ts), bands) in prop_oneof![
+                case().prop_map(|(sc, _, q, ts)| (sc, q, ts)),
+                homologue_case(),
+            ].prop_flat_map(|c| {
+                let n = c.2.len();
+                let width = prop_oneof![0..4isize, 0..50isize];
+                (Just(c), prop::collection::vec((any::<bool>(), -60..60isize, width), n))
+            })
+        ) {
+            let refs: Vec<&[u8]> = ts.iter().map(Vec::as_slice).collect();
+            // Either anywhere, or narrow and near the diagonal of the best end (the best path
+            // then runs along the band's edges).
+            let bands: Vec<(isize, isize)> = refs
+                .iter()
+                .zip(&bands)
+                .map(|(t, &(near, lo, w))| match reference::find_end(&q, t, &sc, Mode::Local) {
+                    Some(e) if near => {
+                        let lo = e.target_end as isize - e.query_end as isize + lo.rem_euclid(4) - 3;
+                        (lo, lo + w)
+                    }
+                    _ => (lo, lo + w),
+                })
+                .collect();
+            for isa in isas() {
+                let got = banded_local_scores(isa, &q, &refs, &bands, &sc);
+                for (k, t) in refs.iter().enumerate() {
+                    let full = reference::find_end(&q, t, &sc, Mode::Local).map_or(0, |e| e.score);
+                    let within = banded_oracle(&q, t, &sc, bands[k]);
+                    let g = got[k].unwrap_or(0);
+                    prop_assert!(within <= g && g <= full, "{:?} target {} band {:?}: {} not in {}..={}", isa, k, bands[k], g, within, full);
+                }
+            }
+        }
+    }
+
     /// Local search with targets cut from the query and mutated: scores on both sides of the
     /// 8-bit limit (255 minus the bias), so lanes overflow and are rerun wider.
     fn homologue_case() -> impl Strategy<Value = (Scoring, Vec<u8>, Vec<Vec<u8>>)> {
@@ -1489,7 +1605,10 @@ mod tests {
         let targets: Vec<&[u8]> = vec![&long, b"WCHMY"];
         let want = reference::find_end(b"WCHMY", b"WCHMY", &sc, Mode::Local).map(|e| e.score);
         for isa in isas() {
-            let got = on_isa!(isa, local_scores_u8(&q, &targets, &sc));
+            let got = on_isa!(
+                isa,
+                local_scores_u8(&q, &targets, &sc, (isize::MIN / 2, isize::MAX / 2))
+            );
             assert_eq!(got, vec![None, want], "{isa:?}");
         }
     }

@@ -61,7 +61,13 @@ struct Window {
     /// Contig coordinates, `[start, end)`.
     start: usize,
     end: usize,
+    /// The contig diagonals (position minus read offset), inclusive, that the alignments its
+    /// candidates stand for lie on (see [`crate::index`], step 4).
+    diagonals: (i64, i64),
 }
+
+/// The diagonals of a window verified whole.
+const EVERY_DIAGONAL: (i64, i64) = (i64::MIN / 4, i64::MAX / 4);
 
 /// What a read's seeds must show for a window to be verified (see [`crate::index`]).
 #[derive(Debug, Clone, Copy)]
@@ -252,7 +258,16 @@ impl<'i> Mapper<'i> {
             let windows = &plan.windows[range];
             let targets: Vec<&[u8]> = windows.iter().map(|w| self.window_seq(w)).collect();
             let cells: usize = targets.iter().map(|t| t.len() * query.len()).sum();
-            let scores = aligner.local_scores(query, &targets);
+            // The diagonals in window coordinates (column minus row).
+            let bands: Vec<(isize, isize)> = windows
+                .iter()
+                .map(|w| {
+                    let (lo, hi) = (w.diagonals.0 - w.start as i64, w.diagonals.1 - w.start as i64);
+                    let (least, most) = (-(query.len() as i64), (w.end - w.start) as i64);
+                    (lo.clamp(least, most) as isize, hi.clamp(least, most) as isize)
+                })
+                .collect();
+            let scores = aligner.local_scores(query, &targets, &bands);
             let kept: Vec<Window> = windows
                 .iter()
                 .zip(scores)
@@ -346,6 +361,7 @@ impl<'i> Mapper<'i> {
                     contig,
                     start,
                     end,
+                    diagonals: EVERY_DIAGONAL,
                 })),
                 Filter::Qgrams { q, hits, band } => windows.extend(self.bucket_windows(seq, strand, (q, hits, band))),
             }
@@ -358,6 +374,7 @@ impl<'i> Mapper<'i> {
                         contig: region.contig,
                         start,
                         end,
+                        diagonals: EVERY_DIAGONAL,
                     }),
                     Filter::Qgrams { q, hits, band } => {
                         let seeds = self.region_seeds(seq, q, region);
@@ -440,11 +457,13 @@ impl<'i> Mapper<'i> {
                 );
                 let (start, end) = (lo.clamp(0, c.len as i64) as usize, hi.clamp(0, c.len as i64) as usize);
                 if start < end {
+                    let shift = c.start as i64;
                     windows.push(Window {
                         strand,
                         contig,
                         start,
                         end,
+                        diagonals: (first - shift - band as i64, last - shift + band as i64),
                     });
                 }
             }
@@ -500,6 +519,7 @@ impl<'i> Mapper<'i> {
                     contig,
                     start: (local - 2 * band as i64).clamp(0, c.len as i64) as usize,
                     end: (local + (m + band) as i64).clamp(0, c.len as i64) as usize,
+                    diagonals: (local - band as i64, local + band as i64),
                 });
             }
             marked = last + 1;
@@ -540,7 +560,8 @@ fn merge(mut windows: Vec<Window>) -> Vec<Window> {
     for w in windows {
         match merged.last_mut() {
             Some(last) if (last.strand, last.contig) == (w.strand, w.contig) && w.start <= last.end => {
-                last.end = last.end.max(w.end)
+                last.end = last.end.max(w.end);
+                last.diagonals = (last.diagonals.0.min(w.diagonals.0), last.diagonals.1.max(w.diagonals.1));
             }
             _ => merged.push(w),
         }
@@ -639,7 +660,75 @@ fn loci(found: Vec<Found>, read_len: usize, min_score: i32, top_k: usize) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::alignment::CigarOp;
     use crate::{AlignerConfig, Alphabet, Backend};
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 400, ..Default::default() })]
+
+        /// The diagonals a window stands for (step 4 of the [`crate::index`] docs): the full
+        /// DP's best alignment, when it reaches `T`, lies inside a window and on that window's
+        /// diagonals. Reads are cut from a random genome with an exact stretch, then a gap of
+        /// up to a dozen residues, then a noisy stretch (every `k`-th residue changed) with few
+        /// or no seeds, so the alignment leaves the diagonals of its seeds; maybe a run of `N`
+        /// in the genome there (windows near it come from another filter).
+        #[test]
+        fn the_best_alignment_lies_on_the_diagonals_of_a_window(
+            genome in proptest::collection::vec(proptest::sample::select(b"ACGT".to_vec()), 300..500),
+            (at, exact, gap, insert, noisy, every) in (0usize..150, 8usize..40, 1usize..12, proptest::bool::ANY, 10usize..60, 3usize..9),
+            (k, slack, semi) in (4usize..8, 0i32..30, proptest::bool::ANY),
+            n_run in proptest::option::of(0usize..100),
+        ) {
+            let mut genome = genome;
+            if let Some(n) = n_run {
+                genome[at + n..at + n + 3].fill(b'N');
+            }
+            let mut read = genome[at..at + exact].to_vec();
+            let mut from = at + exact;
+            if insert {
+                read.extend(std::iter::repeat_n(b'C', gap));
+            } else {
+                from += gap;
+            }
+            for (n, &b) in genome[from..from + noisy].iter().enumerate() {
+                read.push(if n % every == every - 1 { b"CGTA"[usize::from(b) % 4] } else { b });
+            }
+            let index = Index::build(vec![Record::new("chr", genome.clone())], Some(k), 1).unwrap();
+            let mut config = AlignerConfig::new(Scoring::default_for(Alphabet::Dna));
+            (config.mode, config.backend, config.strands) = (
+                if semi { Mode::SemiGlobal } else { Mode::Local },
+                Backend::Cpu,
+                crate::aligner::StrandMode::Forward,
+            );
+            let aligner = Aligner::new(config).unwrap();
+            let best = aligner.align_slices_above(&[(&read, &genome)], &[i32::MIN]).unwrap().remove(0);
+            let Some(best) = best else { return Ok(()) };
+            let t = best.score - slack;
+            proptest::prop_assume!(t > 0);
+            let plan = Mapper::new(&index, Some(t)).plan(&aligner, &read);
+            // The DP cells the alignment passes through, as (read residues, genome residues)
+            // consumed: the diagonal of each is their difference.
+            let (mut i, mut j) = (best.query_start as i64, best.target_start as i64);
+            let mut diagonals = (j - i, j - i);
+            for &(len, op) in best.cigar.runs() {
+                for _ in 0..len {
+                    match op {
+                        CigarOp::Equal | CigarOp::Diff => (i, j) = (i + 1, j + 1),
+                        CigarOp::Ins => i += 1,
+                        CigarOp::Del => j += 1,
+                    }
+                    diagonals = (diagonals.0.min(j - i), diagonals.1.max(j - i));
+                }
+            }
+            let inside = plan.windows.iter().any(|w| {
+                w.start <= best.target_start
+                    && best.target_end <= w.end
+                    && w.diagonals.0 <= diagonals.0
+                    && diagonals.1 <= w.diagonals.1
+            });
+            proptest::prop_assert!(inside, "T {}: {:?} on diagonals {:?}, windows {:?}", t, best, diagonals, plan.windows);
+        }
+    }
 
     /// The score-only bound drops a window only when the exact passes find no alignment
     /// reaching `T` in it: on random genomes with repeats, reads with edits, both strands,

@@ -38,7 +38,14 @@
 //!    engine a score-only pass in byte lanes comes first: a window whose local score is below
 //!    `T` holds no alignment reaching `T` in any mode (a semi-global alignment is one of those
 //!    local alignment maximises over), so it is dropped before the passes that track ends;
-//!    a lane that may have saturated is recomputed wider, never dropped. A window's cells
+//!    a lane that may have saturated is recomputed wider, never dropped. That pass computes
+//!    only the cells near the window's diagonals, `[d0 - G, d1 + G]` of each candidate merged
+//!    into it (their union's span), which every alignment through the candidate lies on: its
+//!    score is at least the best local score of a path on them and at most the window's. It
+//!    still drops exactly the windows whose local score is below `T`: an alignment reaching
+//!    `T` in a window shares `h(q)` `q`-mers in some candidate pair, whose window holds it
+//!    whole (step 3), so overlaps this one and was merged into it, and whose diagonals hold
+//!    it. A window's cells
 //!    are scores of real paths, at most the full DP's; the full DP's best cell (highest score,
 //!    then first in row-major order) has a best path inside some window, which finds it with
 //!    the same score, and no cell earlier in row-major order reaches that score in any window
