@@ -52,6 +52,9 @@ pub struct MapOutcome {
 const WINDOWS: usize = 1 << 16;
 /// Reads planned at once, in parallel.
 const PLANNED: usize = 64;
+/// A read strand's q-mers are grouped by q-mer when they occur more often than this on
+/// average (see [`Mapper::bucket_windows`]).
+const GROUPED: usize = 32;
 
 /// A window to verify: the read's strand, its contig and the stretch of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -403,13 +406,24 @@ impl<'i> Mapper<'i> {
         let index = self.index;
         let m = seq.len();
         let width = band as u64 + 1;
+        let bucket_of = Divisor::new(width);
         // Diagonals shifted by m are never negative.
         let buckets = ((index.total_len() + m as u64) / width + 2) as usize;
         // Every q-mer of the read, then their index entries, then the positions: each step's
         // memory reads are independent of one another, so they overlap (the index is far
         // larger than the caches).
         let codes = qmers(seq, q);
-        let entries: Vec<std::ops::Range<usize>> = codes.iter().map(|&(code, _)| index.seed_entries(code, q)).collect();
+        let mut seeds: Vec<(std::ops::Range<usize>, u64)> = codes
+            .iter()
+            .map(|&(code, i)| (index.seed_entries(code, q), m as u64 - i as u64))
+            .collect();
+        // A q-mer at several read offsets (a tandem repeat) has its positions read once, for
+        // all of them: their buckets at one position are neighbours, in the same cache lines.
+        // That takes a sort, worth it only when positions are many (the ranges of distinct
+        // q-mers are disjoint, so equal non-empty ranges are one q-mer).
+        if seeds.iter().map(|(r, _)| r.len()).sum::<usize>() > GROUPED * seeds.len() {
+            seeds.sort_unstable_by_key(|(r, shift)| (r.start, r.end, *shift));
+        }
         let mut pairs = Vec::new();
         COUNTS.with(|counts| {
             let mut counts = counts.borrow_mut();
@@ -417,18 +431,37 @@ impl<'i> Mapper<'i> {
                 counts.resize(buckets, 0);
             }
             let mut touched = Vec::new();
-            for (&(_, i), range) in codes.iter().zip(entries) {
-                let mut last = usize::MAX;
+            let mut count = |b: usize| {
+                if counts[b] == 0 {
+                    touched.push(b);
+                }
+                counts[b] = counts[b].saturating_add(1);
+            };
+            // Per read offset of a group: its diagonal shift, and the bucket it last counted in.
+            let mut offsets: Vec<(u64, usize)> = Vec::new();
+            for group in seeds.chunk_by(|a, b| a.0 == b.0) {
+                let range = group[0].0.clone();
+                if let [(_, shift)] = group {
+                    let mut last = usize::MAX;
+                    index.each_position(range, |p| {
+                        let b = bucket_of.quotient(p + shift) as usize;
+                        if b != last {
+                            last = b;
+                            count(b);
+                        }
+                    });
+                    continue;
+                }
+                offsets.clear();
+                offsets.extend(group.iter().map(|&(_, shift)| (shift, usize::MAX)));
                 index.each_position(range, |p| {
-                    let b = ((p + m as u64 - i as u64) / width) as usize;
-                    if b == last {
-                        return;
+                    for (shift, last) in &mut offsets {
+                        let b = bucket_of.quotient(p + *shift) as usize;
+                        if b != *last {
+                            *last = b;
+                            count(b);
+                        }
                     }
-                    last = b;
-                    if counts[b] == 0 {
-                        touched.push(b);
-                    }
-                    counts[b] = counts[b].saturating_add(1);
                 });
             }
             for &b in &touched {
@@ -525,6 +558,32 @@ impl<'i> Mapper<'i> {
             marked = last + 1;
         }
         windows
+    }
+}
+
+/// Division by a fixed divisor as a multiplication (a hardware division per seed occurrence
+/// costs more than the rest of counting it). With `2^64 = a*d + r`, the multiplier is
+/// `M = a + [r > 0]`, so `M*d = 2^64 + e` with `0 <= e < d`, and for `x = q*d + s`:
+/// `x*M / 2^64 = q + (s + x*e / 2^64) / d`, whose floor is `q` while `x*e < 2^64`, which
+/// `x < 2^33` and `d <= 2^31` ensure (positions are `u32`, plus a read's length).
+#[derive(Clone, Copy)]
+struct Divisor {
+    multiplier: u128,
+}
+
+impl Divisor {
+    fn new(d: u64) -> Divisor {
+        assert!((1..=1 << 31).contains(&d), "divisor {d} out of range");
+        Divisor {
+            multiplier: u128::from(u64::MAX) / u128::from(d) + 1,
+        }
+    }
+
+    /// `x / d`, for `x < 2^33`.
+    #[inline(always)]
+    fn quotient(self, x: u64) -> u64 {
+        debug_assert!(x < 1 << 33);
+        ((u128::from(x) * self.multiplier) >> 64) as u64
     }
 }
 
@@ -662,6 +721,26 @@ mod tests {
     use super::*;
     use crate::alignment::CigarOp;
     use crate::{AlignerConfig, Alphabet, Backend};
+
+    /// The multiplication gives the quotient: every dividend near 0, near multiples of the
+    /// divisor and near the top of the range, for small divisors, powers of two and their
+    /// neighbours, and the largest.
+    #[test]
+    fn the_divisor_divides_exactly() {
+        let divisors = (1..300).chain((1..=31).flat_map(|k| [(1u64 << k) - 1, 1 << k, (1 << k) + 1]));
+        for d in divisors.filter(|&d| d <= 1 << 31) {
+            let div = Divisor::new(d);
+            let top = (1u64 << 33) - 1;
+            let near = |c: u64| c.saturating_sub(3)..=c.saturating_add(3).min(top);
+            let xs = (0..1000)
+                .chain(near(top))
+                .chain((1..200).flat_map(|k| near(k * d)))
+                .chain((1..64).flat_map(|k| near(top / k / d * d)));
+            for x in xs {
+                assert_eq!(div.quotient(x), x / d, "{x} / {d}");
+            }
+        }
+    }
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig { cases: 400, ..Default::default() })]
