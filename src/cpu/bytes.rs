@@ -77,9 +77,14 @@ pub(super) unsafe fn local_scores<B: ByteLanes>(
     // padding (past a target's end, or an empty lane) has code `dim` and scores the minimum,
     // 0. The target codes are laid out once; each plane is then one contiguous table lookup.
     let mut codes = Scratch::new(n * w, dim as u8);
-    for (l, t) in targets.iter().enumerate() {
-        for (j, &tc) in t.iter().enumerate() {
-            codes[j * w + l] = sc.code(tc);
+    // Column by column across the lanes: the targets' first cache lines are read one after
+    // another, so their misses (windows scattered over a genome) overlap instead of queueing
+    // one target at a time.
+    for (j, column) in codes.chunks_exact_mut(w).enumerate() {
+        for (code, t) in column.iter_mut().zip(targets) {
+            if let Some(&tc) = t.get(j) {
+                *code = sc.code(tc);
+            }
         }
     }
     // One more plane, all 0 (the minimum score): the padding row of an odd-length query.

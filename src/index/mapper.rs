@@ -194,28 +194,77 @@ impl<'i> Mapper<'i> {
             Some(lanes) => self.bound(aligner, planned, 4 * lanes),
             None => (planned.iter().map(|(_, plan)| plan.windows.clone()).collect(), 0),
         };
-        let mut pairs: Vec<(&[u8], &[u8])> = Vec::new();
-        let mut floors = Vec::new();
-        for ((read, plan), windows) in planned.iter().zip(&kept) {
-            for w in windows {
-                let (query, target) = (plan.query(read, w.strand), self.window_seq(w));
+        // Round 1 aligns the windows; each later round the stretches left and right of an
+        // alignment the round before found (module docs, "Loci"), so that loci sharing a
+        // window are found too: as many rounds as loci are reported, and at least two (the
+        // second-best score).
+        let mut found: Vec<Vec<Found>> = planned.iter().map(|_| Vec::new()).collect();
+        let best = aligner.config().scoring.max_score();
+        let mut regions: Vec<(usize, Window)> = kept
+            .into_iter()
+            .enumerate()
+            .flat_map(|(r, windows)| windows.into_iter().map(move |w| (r, w)))
+            .collect();
+        for round in 0..top_k.max(2) {
+            if regions.is_empty() {
+                break;
+            }
+            let mut pairs: Vec<(&[u8], &[u8])> = Vec::with_capacity(regions.len());
+            let mut floors = Vec::with_capacity(regions.len());
+            for &(r, w) in &regions {
+                let (read, plan) = &planned[r];
+                let (query, target) = (plan.query(read, w.strand), self.window_seq(&w));
                 cells += (query.len() * target.len()) as u64;
                 pairs.push((query, target));
                 floors.push(plan.min_score);
             }
+            let verified = aligner.align_slices_above(&pairs, &floors)?;
+            let mut next = Vec::new();
+            for ((r, window), a) in regions.into_iter().zip(verified) {
+                let Some(mut alignment) = a else { continue };
+                alignment.target_start += window.start;
+                alignment.target_end += window.start;
+                // An alignment reaching T has at least T / A aligned pairs, each on its own
+                // reference residue: shorter stretches hold none.
+                let shortest = (planned[r].1.min_score.max(1) as usize).div_ceil(best.max(1) as usize);
+                for (start, end) in [
+                    (window.start, alignment.target_start),
+                    (alignment.target_end, window.end),
+                ] {
+                    if end >= start + shortest {
+                        next.push((r, Window { start, end, ..window }));
+                    }
+                }
+                found[r].push(Found { window, alignment });
+            }
+            if round == 0 {
+                // A window on the other strand whose best overlaps the primary may hold the
+                // second locus beside it: the stretches left and right of the primary there.
+                for (r, found) in found.iter().enumerate() {
+                    let Some(p) = primary(found) else { continue };
+                    let (pw, pa) = (found[p].window, &found[p].alignment);
+                    let shortest = (planned[r].1.min_score.max(1) as usize).div_ceil(best.max(1) as usize);
+                    for f in found.iter().filter(|f| {
+                        f.window.contig == pw.contig
+                            && f.window.strand != pw.strand
+                            && f.alignment.target_start < pa.target_end
+                            && pa.target_start < f.alignment.target_end
+                    }) {
+                        let w = f.window;
+                        for (start, end) in [
+                            (w.start, pa.target_start.min(w.end)),
+                            (pa.target_end.max(w.start), w.end),
+                        ] {
+                            if end >= start + shortest {
+                                next.push((r, Window { start, end, ..w }));
+                            }
+                        }
+                    }
+                }
+            }
+            regions = next;
         }
-        let mut verified = aligner.align_slices_above(&pairs, &floors)?.into_iter();
-        for ((read, plan), windows) in planned.iter().zip(kept) {
-            let found: Vec<Found> = windows
-                .into_iter()
-                .zip(verified.by_ref())
-                .filter_map(|(window, a)| {
-                    let mut alignment = a?;
-                    alignment.target_start += window.start;
-                    alignment.target_end += window.start;
-                    Some(Found { window, alignment })
-                })
-                .collect();
+        for ((read, plan), found) in planned.iter().zip(found) {
             hits.push(loci(found, read.seq.len(), plan.min_score, top_k));
         }
         Ok(cells)
@@ -473,6 +522,8 @@ impl<'i> Mapper<'i> {
                 counts[b] = 0;
             }
         });
+        // In diagonal order, so the windows come sorted for `merge`.
+        pairs.sort_unstable();
         let mut windows = Vec::new();
         for b in pairs {
             // The diagonals of the pair, and the positions their seeds can be at.
@@ -614,7 +665,10 @@ fn qmers(seq: &[u8], q: usize) -> Vec<(u32, u32)> {
 
 /// `windows` with those of one strand and contig that overlap or touch merged.
 fn merge(mut windows: Vec<Window>) -> Vec<Window> {
-    windows.sort_unstable_by_key(|w| (w.strand, w.contig, w.start));
+    let key = |w: &Window| (w.strand, w.contig, w.start);
+    if !windows.is_sorted_by_key(key) {
+        windows.sort_unstable_by_key(key);
+    }
     let mut merged: Vec<Window> = Vec::with_capacity(windows.len());
     for w in windows {
         match merged.last_mut() {
@@ -639,37 +693,9 @@ fn better(a: &Alignment, b: &Alignment) -> bool {
 /// alignment first, then the best loci that overlap no better one, up to `top_k`; with MAPQ
 /// and the second-best score.
 fn loci(found: Vec<Found>, read_len: usize, min_score: i32, top_k: usize) -> Vec<Hit> {
-    // The best per contig and strand.
-    let mut best: HashMap<(usize, Strand), usize> = HashMap::new();
-    for (k, f) in found.iter().enumerate() {
-        let key = (f.window.contig, f.window.strand);
-        match best.get(&key) {
-            Some(&b) if !better(&f.alignment, &found[b].alignment) => {}
-            _ => {
-                best.insert(key, k);
-            }
-        }
-    }
-    // Per contig the reverse strand only when strictly better; then the highest score, and
-    // the lower contig on ties.
-    let mut primary: Option<usize> = None;
-    let mut contigs: Vec<usize> = best.keys().map(|&(c, _)| c).collect();
-    contigs.sort_unstable();
-    contigs.dedup();
-    for c in contigs {
-        let fwd = best.get(&(c, Strand::Forward)).copied();
-        let rev = best.get(&(c, Strand::Reverse)).copied();
-        let pick = match (fwd, rev) {
-            (Some(f), Some(r)) if found[r].alignment.score > found[f].alignment.score => r,
-            (Some(f), _) => f,
-            (None, Some(r)) => r,
-            (None, None) => continue,
-        };
-        if primary.is_none_or(|p| found[pick].alignment.score > found[p].alignment.score) {
-            primary = Some(pick);
-        }
-    }
-    let Some(primary) = primary else { return Vec::new() };
+    let Some(primary) = primary(&found) else {
+        return Vec::new();
+    };
     // Loci: the primary, then by score (ties by contig, position, strand), skipping overlaps.
     let mut order: Vec<usize> = (0..found.len()).filter(|&k| k != primary).collect();
     order.sort_by_key(|&k| {
@@ -714,6 +740,43 @@ fn loci(found: Vec<Found>, read_len: usize, min_score: i32, top_k: usize) -> Vec
             Hit::new(f.window.contig, alignment, if n == 0 { mapq } else { 0 }, s2)
         })
         .collect()
+}
+
+/// Which of `found` is the full DP's alignment (module docs, step 4): per contig the best by
+/// [`better`], the reverse strand only when strictly better; then the highest score, the lower
+/// contig on ties.
+fn primary(found: &[Found]) -> Option<usize> {
+    // The best per contig and strand.
+    let mut best: HashMap<(usize, Strand), usize> = HashMap::new();
+    for (k, f) in found.iter().enumerate() {
+        let key = (f.window.contig, f.window.strand);
+        match best.get(&key) {
+            Some(&b) if !better(&f.alignment, &found[b].alignment) => {}
+            _ => {
+                best.insert(key, k);
+            }
+        }
+    }
+    // Per contig the reverse strand only when strictly better; then the highest score, and
+    // the lower contig on ties.
+    let mut primary: Option<usize> = None;
+    let mut contigs: Vec<usize> = best.keys().map(|&(c, _)| c).collect();
+    contigs.sort_unstable();
+    contigs.dedup();
+    for c in contigs {
+        let fwd = best.get(&(c, Strand::Forward)).copied();
+        let rev = best.get(&(c, Strand::Reverse)).copied();
+        let pick = match (fwd, rev) {
+            (Some(f), Some(r)) if found[r].alignment.score > found[f].alignment.score => r,
+            (Some(f), _) => f,
+            (None, Some(r)) => r,
+            (None, None) => continue,
+        };
+        if primary.is_none_or(|p| found[pick].alignment.score > found[p].alignment.score) {
+            primary = Some(pick);
+        }
+    }
+    primary
 }
 
 #[cfg(test)]

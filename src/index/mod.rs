@@ -72,13 +72,24 @@
 //! seeds; the score-only byte lanes make that DP about five times cheaper than the passes
 //! that track ends.
 //!
-//! **Loci, MAPQ.** A window's best alignment is one locus. The primary hit is the best locus;
-//! secondary hits (`-N`) are the next best loci that do not overlap a reported one on the
-//! reference (either strand). `S2`, the best score of another such locus, is exact when it is
-//! at least `T` (every alignment reaching `T` is inside some window); it is written as `XS:i`.
-//! MAPQ is 60 when no other locus reaches `T`, else `floor(60 * (S1 - S2) / (S1 - T + 1))`: 0
-//! when the best is tied (a repeat), and growing as the second locus falls towards `T`. Loci
-//! closer than a window apart count as one.
+//! **Loci, MAPQ.** The primary hit is the full DP's alignment; secondary hits (`-N`) are the
+//! next best alignments that do not overlap a reported one on the reference (either strand),
+//! greedily. Copies closer than a window apart share a window, whose exact pass reports only
+//! its best, so the loci are found in rounds: round 1 aligns the windows; each later round the
+//! stretches of a window left and right of an alignment the round before found, and after
+//! round 1 also the stretches left and right of the primary in each window of the other strand
+//! whose best overlaps it. There are as many rounds as loci reported, and at least two.
+//! `S2`, the best score of an alignment that does not overlap the primary, is then exact when
+//! it is at least `T`: such an alignment `L` lies whole in some window `W` (steps 1 to 3), whose
+//! best `B` scores at least as much. If `B` does not overlap the primary, `S2` is `B`'s score.
+//! If `B` is the primary, `L` lies in the stretch left or right of it in `W`; otherwise `W` is on
+//! the other strand (windows of one strand do not overlap), and `L` lies in the stretch left
+//! or right of the primary in `W`. Either stretch's best is an alignment beside the primary
+//! scoring at least `L`'s. `S2` is written as `XS:i`. MAPQ is 60 when no other locus reaches
+//! `T`, else `floor(60 * (S1 - S2) / (S1 - T + 1))`: 0 when the best is tied (a repeat), and
+//! growing as the second locus falls towards `T`. Loci after the second are the greedy choice
+//! among the alignments the rounds found; a stretch shorter than `T / A` residues holds no
+//! alignment reaching `T` and is not aligned.
 //!
 //! **The file.** `swgpu index` writes the index as one file (little-endian): a 64-byte header
 //! (magic `SWGPUIDX`, format version, `K`, contig count, total length, CRC-32 of the rest), the

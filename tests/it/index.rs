@@ -180,6 +180,90 @@ fn secondary_loci_and_mapq() {
     assert_eq!((mapped.hits[1][0].mapq, mapped.hits[1][0].second_best), (60, None));
 }
 
+/// The best score reaching `t` of an alignment of `read` beside `primary` in `genome` (one
+/// contig): the full DP of the reference before it and after it, each searched whole.
+fn beside(aligner: &Aligner, genome: &[u8], read: &Record, primary: &swgpu::Alignment, t: i32) -> Option<i32> {
+    let pieces: Vec<Record> = [&genome[..primary.target_start], &genome[primary.target_end..]]
+        .into_iter()
+        .filter(|piece| !piece.is_empty())
+        .map(|piece| Record::new("piece", piece.to_vec()))
+        .collect();
+    let hits = aligner.search(std::slice::from_ref(read), &pieces).unwrap();
+    hits[0].iter().map(|h| h.alignment.score).filter(|&s| s >= t).max()
+}
+
+/// The second locus only beside an alignment of the other strand over the primary: a case
+/// the block genomes below found (without the split around the primary in the other strand's
+/// windows, it reports no second locus).
+#[test]
+fn the_second_locus_beside_an_alignment_of_the_other_strand_over_the_primary() {
+    let genome = b"CAGAGGGGGAAAAAGATCACTTTTATCAGCATCGAATCAGGAACCAAGACCTGCACCTCTAAGCCGACCCGCAATAGTACGGTACCACAGAAGCCGACCCGCAATAAGCCGACCCGCAATATTGCGGGTCGGCTTATTGCGGGTCGGCTTAAGCCGACCCGCAATAAGCCGACCCGCAATAAGCCGACCCGCAATGATAGTTACTGTCAATTACAGACGCCAATGTCTCTCACTGGCCAATTCGCCATCGACCGC";
+    let read = Record::new("r", "AATATTGCGGGTCGGCTTATTGCGGGTCGGCTTA");
+    let contigs = vec![Record::new("chr", genome.to_vec())];
+    let index = Index::build(contigs.clone(), None, 1).unwrap();
+    let aligner = Aligner::new(AlignerConfig::new(Scoring::default_for(swgpu::Alphabet::Dna))).unwrap();
+    let want = aligner.search(std::slice::from_ref(&read), &contigs).unwrap()[0][0].clone();
+    let t = 62;
+    let second = beside(&aligner, genome, &read, &want.alignment, t);
+    assert!(second.is_some(), "{want:?}");
+    let mapped = Mapper::new(&index, Some(t))
+        .map(&aligner, std::slice::from_ref(&read))
+        .unwrap();
+    assert_eq!(mapped.hits[0][0].alignment, want.alignment);
+    assert_eq!(mapped.hits[0][0].second_best, second);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 120, ..ProptestConfig::default() })]
+
+    /// The second-best score (`XS:i`, and so MAPQ) is that of the best alignment that does
+    /// not overlap the primary on the reference, on either strand: the full DP of the
+    /// reference with the primary's stretch cut out. On copies of a unit closer than a window
+    /// apart (so in one window), some mutated, some reverse-complemented, the unit maybe its
+    /// own reverse complement (the other strand then aligns over the primary); local and
+    /// semi-global, `T` below the best by up to 40.
+    #[test]
+    fn the_second_best_score_is_the_best_alignment_beside_the_primary(
+        seed in any::<u64>(),
+        (unit_len, palindrome, semi, slack) in (30usize..90, any::<bool>(), any::<bool>(), 0i32..40),
+        copies in prop::collection::vec((any::<bool>(), 0usize..40, prop::option::of(0usize..90)), 1..4),
+    ) {
+        let mut state = seed;
+        let mut random = |n: usize| super::dna(&mut state, n).into_bytes();
+        let unit = if palindrome {
+            let half = random(unit_len / 2);
+            [half.clone(), swgpu::reverse_complement(&half)].concat()
+        } else {
+            random(unit_len)
+        };
+        let mut genome = random(150);
+        for &(flip, spacer, edit) in &copies {
+            let mut copy = if flip { swgpu::reverse_complement(&unit) } else { unit.clone() };
+            if let Some(at) = edit.filter(|&at| at < copy.len()) {
+                copy[at] = if copy[at] == b'A' { b'G' } else { b'A' };
+            }
+            genome.extend(copy);
+            genome.extend(random(spacer));
+        }
+        genome.extend(random(150));
+        let contigs = vec![Record::new("chr", genome.clone())];
+        let index = Index::build(contigs.clone(), None, 1).unwrap();
+        let mut config = AlignerConfig::new(Scoring::default_for(swgpu::Alphabet::Dna));
+        (config.mode, config.backend) = (if semi { Mode::SemiGlobal } else { Mode::Local }, Backend::Cpu);
+        let aligner = Aligner::new(config).unwrap();
+        let read = Record::new("unit", unit.clone());
+        let want = aligner.search(std::slice::from_ref(&read), &contigs).unwrap()[0][0].clone();
+        let t = want.alignment.score - slack;
+        prop_assume!(t > 0);
+        let mapped = Mapper::new(&index, Some(t)).map(&aligner, std::slice::from_ref(&read)).unwrap();
+        let got = &mapped.hits[0][0];
+        prop_assert_eq!(&got.alignment, &want.alignment);
+        let second = beside(&aligner, &genome, &read, &want.alignment, t);
+        prop_assert_eq!(got.second_best, second, "T {}, primary {:?}", t, want.alignment);
+        prop_assert_eq!(got.mapq == 0, second == Some(got.alignment.score));
+    }
+}
+
 /// A minimum score of 0 or below: a semi-global alignment can reach it where no local one
 /// scores above 0, so the score-only bound (a local score) must not drop such a window; on
 /// the CPU engine (which has that bound) and the reference (which has none).
@@ -302,4 +386,43 @@ fn the_cli_indexes_and_maps_like_the_full_dp() {
     let cut = file(dir.path(), "cut.swi", &bytes[..bytes.len() / 2]);
     fails(&["align", "data/reads_1.fq", s(&cut)], "cut.swi: the file holds");
     assert!(!dir.path().join("d.swi").exists());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    /// The second-best score on genomes made of two short blocks and their reverse
+    /// complements in random order: alignments of both strands overlap one another in every
+    /// way, and the second locus often shares a window with the first or lies beside an
+    /// alignment of the other strand over it. Reads cut from the genome, `T` below the best by
+    /// up to 40.
+    #[test]
+    fn the_second_best_score_on_genomes_of_blocks_and_their_reverse_complements(
+        seed in any::<u64>(),
+        picks in prop::collection::vec(0usize..4, 6..24),
+        block in 6usize..16,
+        (from, len, slack) in (0usize..200, 25usize..70, 0i32..40),
+    ) {
+        let mut state = seed;
+        let mut random = |n: usize| super::dna(&mut state, n).into_bytes();
+        let (a, b) = (random(block), random(block));
+        let blocks = [a.clone(), b.clone(), swgpu::reverse_complement(&a), swgpu::reverse_complement(&b)];
+        let mut genome = random(60);
+        for &p in &picks {
+            genome.extend_from_slice(&blocks[p]);
+        }
+        genome.extend(random(60));
+        let from = from % (genome.len() - 30);
+        let read = Record::new("r", genome[from..genome.len().min(from + len)].to_vec());
+        let contigs = vec![Record::new("chr", genome.clone())];
+        let index = Index::build(contigs.clone(), None, 1).unwrap();
+        let aligner = Aligner::new(AlignerConfig::new(Scoring::default_for(swgpu::Alphabet::Dna))).unwrap();
+        let want = aligner.search(std::slice::from_ref(&read), &contigs).unwrap()[0][0].clone();
+        let t = want.alignment.score - slack;
+        prop_assume!(t > 0);
+        let mapped = Mapper::new(&index, Some(t)).map(&aligner, std::slice::from_ref(&read)).unwrap();
+        prop_assert_eq!(&mapped.hits[0][0].alignment, &want.alignment);
+        let second = beside(&aligner, &genome, &read, &want.alignment, t);
+        prop_assert_eq!(mapped.hits[0][0].second_best, second, "T {}", t);
+    }
 }
