@@ -74,16 +74,21 @@ pub(super) unsafe fn local_scores<B: ByteLanes>(
     let n = targets.iter().map(|t| t.len()).max().unwrap_or(0);
     let bias = -bias_range(sc).0;
     // profile[(c*n + j)*W + l]: biased score of query code c against lane l's residue j;
-    // padding (past a target's end, or an empty lane) has code `dim` and scores the minimum,
-    // 0. The target codes are laid out once; each plane is then one contiguous table lookup.
-    let mut codes = Scratch::new(n * w, dim as u8);
-    // Column by column across the lanes: the targets' first cache lines are read one after
-    // another, so their misses (windows scattered over a genome) overlap instead of queueing
-    // one target at a time.
-    for (j, column) in codes.chunks_exact_mut(w).enumerate() {
-        for (code, t) in column.iter_mut().zip(targets) {
-            if let Some(&tc) = t.get(j) {
-                *code = sc.code(tc);
+    // padding (past a target's end, or an empty lane) scores the minimum, 0. The targets are
+    // laid out column by column once, as indices into a table of 32 scores: each plane is
+    // then one contiguous table lookup. Upper-case letters (a genome's windows) are laid out
+    // eight by eight bytes ([`letter_columns`]) and index by `residue - 0x40` (padding 0);
+    // other residues one by one, by code (padding `dim`).
+    let letters = targets
+        .iter()
+        .all(|t| t.iter().fold(true, |all, b| all & b.is_ascii_uppercase()));
+    let mut columns = Scratch::new(n * w, dim as u8);
+    if letters {
+        letter_columns(targets, w, &mut columns);
+    } else {
+        for (l, t) in targets.iter().enumerate() {
+            for (j, &tc) in t.iter().enumerate() {
+                columns[j * w + l] = sc.code(tc);
             }
         }
     }
@@ -92,20 +97,27 @@ pub(super) unsafe fn local_scores<B: ByteLanes>(
     let mut profile = Scratch::reused((dim + 1) * n * w, 0u8);
     profile[dim * n * w..].fill(0);
     for (c, plane) in profile.chunks_exact_mut((n * w).max(1)).enumerate().take(dim) {
+        let row = sc.profile_row(c as u8);
         let mut biased = [0u8; 256];
-        for (b, &score) in biased.iter_mut().zip(&sc.profile_row(c as u8)[..dim]) {
-            *b = (score + bias) as u8;
+        if letters {
+            for (k, b) in biased.iter_mut().enumerate().take(32).skip(1) {
+                *b = (row[sc.code(0x40 + k as u8) as usize] + bias) as u8;
+            }
+        } else {
+            for (b, &score) in biased.iter_mut().zip(&row[..dim]) {
+                *b = (score + bias) as u8;
+            }
         }
-        if dim < 32 {
+        if letters || dim < 32 {
             // W lanes per table lookup (a byte shuffle) rather than one.
             let table: &[u8; 32] = biased[..32].try_into().expect("32 entries");
-            for (cells, tcs) in plane.chunks_exact_mut(w).zip(codes.chunks_exact(w)) {
+            for (cells, tcs) in plane.chunks_exact_mut(w).zip(columns.chunks_exact(w)) {
                 // SAFETY: the caller guarantees the ISA; both chunks hold W bytes, and every
-                // code is at most `dim`, below 32.
+                // index is below 32 (a letter's low five bits, or a code at most `dim`).
                 unsafe { B::lookup(table, B::load(tcs)).store(cells) };
             }
         } else {
-            for (cell, &tc) in plane.iter_mut().zip(codes.iter()) {
+            for (cell, &tc) in plane.iter_mut().zip(columns.iter()) {
                 *cell = biased[tc as usize];
             }
         }
@@ -169,6 +181,48 @@ pub(super) unsafe fn local_scores<B: ByteLanes>(
         .collect()
 }
 
+/// Lays out `targets` (upper-case letters, at most `w` of them, `w` a multiple of 8) column by
+/// column into `out` (`out[j*w + l]` is residue `j` of target `l`), each residue as its low
+/// five bits (`residue - 0x40`, 1 to 26) and padding (past a target's end, and lanes without
+/// a target) as 0. Eight lanes by eight columns at a time: eight words loaded, transposed as
+/// an 8 x 8 byte matrix in three rounds of swaps (4 x 4 blocks, 2 x 2, single bytes), stored.
+fn letter_columns(targets: &[&[u8]], w: usize, out: &mut [u8]) {
+    const PAD: u8 = 0x40;
+    let n = out.len() / w;
+    let word = |l: usize, j: usize| -> u64 {
+        let t = targets.get(l).copied().unwrap_or_default();
+        match t.get(j..j + 8) {
+            Some(b) => u64::from_le_bytes(b.try_into().expect("8 bytes")),
+            None => {
+                let mut b = [PAD; 8];
+                let part = t.get(j..).unwrap_or_default();
+                b[..part.len()].copy_from_slice(part);
+                u64::from_le_bytes(b)
+            }
+        }
+    };
+    for lanes in (0..w).step_by(8) {
+        for j in (0..n).step_by(8) {
+            let mut x: [u64; 8] = std::array::from_fn(|r| word(lanes + r, j));
+            for (half, mask) in [
+                (4, 0x0000_0000_FFFF_FFFFu64),
+                (2, 0x0000_FFFF_0000_FFFF),
+                (1, 0x00FF_00FF_00FF_00FF),
+            ] {
+                for i in (0..8).filter(|i| i & half == 0) {
+                    let t = ((x[i] >> (8 * half)) ^ x[i + half]) & mask;
+                    x[i] ^= t << (8 * half);
+                    x[i + half] ^= t;
+                }
+            }
+            for (k, &column) in x.iter().enumerate().take(n - j) {
+                let at = (j + k) * w + lanes;
+                out[at..at + 8].copy_from_slice(&(column & 0x1F1F_1F1F_1F1F_1F1F).to_le_bytes());
+            }
+        }
+    }
+}
+
 /// One cell: H and E from the diagonal H plus the biased score, E and H minus the open cost
 /// of the cell above, and F and H minus the open cost of the cell to the left, which become
 /// this cell's.
@@ -190,5 +244,33 @@ unsafe fn cell<B: ByteLanes>(
         let h = diag.adds(score).subs(bias).max(e).max(*f);
         *open_left = h.subs(open);
         (h, e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::letter_columns;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The eight-by-eight transposes lay every residue and every pad where one at a time
+        /// would: up to `w` targets of any length (short ones, and some lanes empty).
+        #[test]
+        fn letter_columns_lay_out_like_one_residue_at_a_time(
+            w in prop::sample::select(vec![8usize, 16, 32, 64]),
+            targets in prop::collection::vec(prop::collection::vec(b'A'..=b'Z', 0..40), 0..64),
+        ) {
+            let targets: Vec<&[u8]> = targets.iter().take(w).map(Vec::as_slice).collect();
+            let n = targets.iter().map(|t| t.len()).max().unwrap_or(0);
+            let mut got = vec![0xEE; n * w];
+            letter_columns(&targets, w, &mut got);
+            let mut want = vec![0; n * w];
+            for (l, t) in targets.iter().enumerate() {
+                for (j, &b) in t.iter().enumerate() {
+                    want[j * w + l] = b - 0x40;
+                }
+            }
+            prop_assert_eq!(got, want);
+        }
     }
 }

@@ -1196,6 +1196,11 @@ fn byte_scores(
     let batches: Vec<&[usize]> = order.chunks(isa.byte_lanes()).collect();
     let results = par_map(batches.len(), threads, |b| {
         crate::stop::check();
+        // The next batch's residues load while this one runs: targets cut from a genome are
+        // scattered over it, and their cache misses would otherwise stall the layout.
+        for &k in batches.get(b + 1).copied().unwrap_or_default() {
+            prefetch(targets[k]);
+        }
         let batch: Vec<&[u8]> = batches[b].iter().map(|&k| targets[k]).collect();
         let band = bands.map_or((isize::MIN / 2, isize::MAX / 2), |bands| {
             let lanes = batches[b].iter().map(|&k| bands[k]);
@@ -1213,6 +1218,20 @@ fn byte_scores(
         }
     }
     wider
+}
+
+/// Asks the CPU to start loading `data` into its caches: a hint, with no effect on results
+/// (and none at all off x86-64).
+#[inline]
+fn prefetch(data: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    for line in data.chunks(64) {
+        // SAFETY: a prefetch reads nothing the program sees and cannot fault; SSE, which has
+        // it, is part of x86-64.
+        unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(line.as_ptr().cast()) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = data;
 }
 
 /// A bound on the local score of `query` against each target (raw residues) near a band of
