@@ -665,10 +665,9 @@ fn qmers(seq: &[u8], q: usize) -> Vec<(u32, u32)> {
 
 /// `windows` with those of one strand and contig that overlap or touch merged.
 fn merge(mut windows: Vec<Window>) -> Vec<Window> {
-    let key = |w: &Window| (w.strand, w.contig, w.start);
-    if !windows.is_sorted_by_key(key) {
-        windows.sort_unstable_by_key(key);
-    }
+    // A stable sort: it merges the sorted runs it finds (each strand's windows of buckets
+    // come sorted, then those near N runs), in about linear time.
+    windows.sort_by_key(|w| (w.strand, w.contig, w.start));
     let mut merged: Vec<Window> = Vec::with_capacity(windows.len());
     for w in windows {
         match merged.last_mut() {
