@@ -199,7 +199,18 @@ impl<'i> Mapper<'i> {
         // window are found too: as many rounds as loci are reported, and at least two (the
         // second-best score).
         let mut found: Vec<Vec<Found>> = planned.iter().map(|_| Vec::new()).collect();
-        let best = aligner.config().scoring.max_score();
+        let best = aligner.config().scoring.max_score().max(1) as usize;
+        // The stretches of window `w` left and right of `[from, to)` that may hold an alignment
+        // reaching read `r`'s T: one has at least T / A aligned pairs, each on its own
+        // reference residue.
+        let beside = |next: &mut Vec<(usize, Window)>, r: usize, w: Window, (from, to): (usize, usize)| {
+            let shortest = (planned[r].1.min_score.max(1) as usize).div_ceil(best);
+            for (start, end) in [(w.start, from.min(w.end)), (to.max(w.start), w.end)] {
+                if end >= start + shortest {
+                    next.push((r, Window { start, end, ..w }));
+                }
+            }
+        };
         let mut regions: Vec<(usize, Window)> = kept
             .into_iter()
             .enumerate()
@@ -224,41 +235,22 @@ impl<'i> Mapper<'i> {
                 let Some(mut alignment) = a else { continue };
                 alignment.target_start += window.start;
                 alignment.target_end += window.start;
-                // An alignment reaching T has at least T / A aligned pairs, each on its own
-                // reference residue: shorter stretches hold none.
-                let shortest = (planned[r].1.min_score.max(1) as usize).div_ceil(best.max(1) as usize);
-                for (start, end) in [
-                    (window.start, alignment.target_start),
-                    (alignment.target_end, window.end),
-                ] {
-                    if end >= start + shortest {
-                        next.push((r, Window { start, end, ..window }));
-                    }
-                }
+                beside(&mut next, r, window, (alignment.target_start, alignment.target_end));
                 found[r].push(Found { window, alignment });
             }
             if round == 0 {
                 // A window on the other strand whose best overlaps the primary may hold the
-                // second locus beside it: the stretches left and right of the primary there.
+                // second locus beside the primary, not beside its own best.
                 for (r, found) in found.iter().enumerate() {
                     let Some(p) = primary(found) else { continue };
                     let (pw, pa) = (found[p].window, &found[p].alignment);
-                    let shortest = (planned[r].1.min_score.max(1) as usize).div_ceil(best.max(1) as usize);
                     for f in found.iter().filter(|f| {
                         f.window.contig == pw.contig
                             && f.window.strand != pw.strand
                             && f.alignment.target_start < pa.target_end
                             && pa.target_start < f.alignment.target_end
                     }) {
-                        let w = f.window;
-                        for (start, end) in [
-                            (w.start, pa.target_start.min(w.end)),
-                            (pa.target_end.max(w.start), w.end),
-                        ] {
-                            if end >= start + shortest {
-                                next.push((r, Window { start, end, ..w }));
-                            }
-                        }
+                        beside(&mut next, r, f.window, (pa.target_start, pa.target_end));
                     }
                 }
             }
