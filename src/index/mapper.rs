@@ -534,13 +534,17 @@ impl<'i> Mapper<'i> {
                 let (start, end) = (lo.clamp(0, c.len as i64) as usize, hi.clamp(0, c.len as i64) as usize);
                 if start < end {
                     let shift = c.start as i64;
-                    windows.push(Window {
-                        strand,
-                        contig,
-                        start,
-                        end,
-                        diagonals: (first - shift - band as i64, last - shift + band as i64),
-                    });
+                    // Pairs come in order, so most windows merge with the one before at once.
+                    push_merged(
+                        &mut windows,
+                        Window {
+                            strand,
+                            contig,
+                            start,
+                            end,
+                            diagonals: (first - shift - band as i64, last - shift + band as i64),
+                        },
+                    );
                 }
             }
         }
@@ -662,15 +666,23 @@ fn merge(mut windows: Vec<Window>) -> Vec<Window> {
     windows.sort_by_key(|w| (w.strand, w.contig, w.start));
     let mut merged: Vec<Window> = Vec::with_capacity(windows.len());
     for w in windows {
-        match merged.last_mut() {
-            Some(last) if (last.strand, last.contig) == (w.strand, w.contig) && w.start <= last.end => {
-                last.end = last.end.max(w.end);
-                last.diagonals = (last.diagonals.0.min(w.diagonals.0), last.diagonals.1.max(w.diagonals.1));
-            }
-            _ => merged.push(w),
-        }
+        push_merged(&mut merged, w);
     }
     merged
+}
+
+/// Appends `w` to `windows`, merged into the last one when of the same strand and contig and
+/// overlapping or touching it (starting no earlier).
+fn push_merged(windows: &mut Vec<Window>, w: Window) {
+    match windows.last_mut() {
+        Some(last)
+            if (last.strand, last.contig) == (w.strand, w.contig) && (last.start..=last.end).contains(&w.start) =>
+        {
+            last.end = last.end.max(w.end);
+            last.diagonals = (last.diagonals.0.min(w.diagonals.0), last.diagonals.1.max(w.diagonals.1));
+        }
+        _ => windows.push(w),
+    }
 }
 
 /// The better of two alignments of one contig and strand by the full DP's rule: the higher
