@@ -481,21 +481,9 @@ impl<'i> Mapper<'i> {
             // Per read offset of a group: its diagonal shift, and the bucket it last counted in.
             let mut offsets: Vec<(u64, usize)> = Vec::new();
             for group in seeds.chunk_by(|a, b| a.0 == b.0) {
-                let range = group[0].0.clone();
-                if let [(_, shift)] = group {
-                    let mut last = usize::MAX;
-                    index.each_position(range, |p| {
-                        let b = bucket_of.quotient(p + shift) as usize;
-                        if b != last {
-                            last = b;
-                            count(b);
-                        }
-                    });
-                    continue;
-                }
                 offsets.clear();
                 offsets.extend(group.iter().map(|&(_, shift)| (shift, usize::MAX)));
-                index.each_position(range, |p| {
+                index.each_position(group[0].0.clone(), |p| {
                     for (shift, last) in &mut offsets {
                         let b = bucket_of.quotient(p + *shift) as usize;
                         if b != *last {
