@@ -59,7 +59,7 @@ fn bias_range(sc: &Scoring) -> (i32, i32) {
 /// one its row computed (a row's range starts at most two columns right of the previous
 /// row's and ends past it; the column left of its first is the previous row's), so every
 /// value is a real path's score or 0, and every cell in the band has its neighbours in the
-/// band exact. Pass `(isize::MIN / 2, isize::MAX / 2)` for every cell.
+/// band exact. Pass [`super::band::ALL`] for every cell.
 ///
 /// # Safety
 /// The CPU must support `B`'s ISA; `sc` must be [`usable`].

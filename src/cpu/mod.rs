@@ -1139,18 +1139,49 @@ pub(crate) fn search_scores(
     mode: Mode,
     threads: usize,
 ) -> Vec<Option<i32>> {
+    scores_near(isa, query, targets, None, sc, mode, threads)
+}
+
+/// A bound on the local score of `query` against each target (raw residues) near a band of
+/// diagonals (target column minus query row; `bands[k]` for target `k`): at least the best
+/// score of a path within the band, at most the best of any path (`None`: no positive score).
+/// The score-only byte lanes compute the cells near each batch's bands; a lane that may have
+/// saturated, or a scoring the byte lanes cannot take, gets the exact score of every path.
+pub(crate) fn banded_local_scores(
+    isa: Isa,
+    query: &[u8],
+    targets: &[&[u8]],
+    bands: &[(isize, isize)],
+    sc: &Scoring,
+) -> Vec<Option<i32>> {
+    scores_near(isa, query, targets, Some(bands), sc, Mode::Local, 1)
+}
+
+/// [`search_scores`], with the byte lanes (local mode) computing only the cells near `bands`
+/// where given ([`banded_local_scores`]).
+fn scores_near(
+    isa: Isa,
+    query: &[u8],
+    targets: &[&[u8]],
+    bands: Option<&[(isize, isize)]>,
+    sc: &Scoring,
+    mode: Mode,
+    threads: usize,
+) -> Vec<Option<i32>> {
     let mut scores: Vec<Option<i32>> = vec![None; targets.len()];
     if query.is_empty() {
         return scores;
     }
     let q = sc.encode(query);
     let pass = forward_pass(mode);
-    // Similar lengths share a batch, so few lanes idle; the order does not change any score.
+    // Similar bands and lengths share a batch, so few lanes idle; the order does not change
+    // any score.
     let mut order: Vec<usize> = (0..targets.len()).filter(|&k| !targets[k].is_empty()).collect();
-    order.sort_by_key(|&k| (targets[k].len(), k));
+    let width = |k: usize| bands.map_or(0, |bands| bands[k].1.saturating_sub(bands[k].0));
+    order.sort_by_key(|&k| (width(k), targets[k].len(), k));
     // Local scores run in byte lanes first; the lanes that may have saturated go on below.
     if mode == Mode::Local && bytes::usable(sc) {
-        order = byte_scores(isa, (&q, targets), &order, None, sc, threads, &mut scores);
+        order = byte_scores(isa, (&q, targets), &order, bands, sc, threads, &mut scores);
     }
     let (fast, slow): (Vec<usize>, Vec<usize>) = order
         .into_iter()
@@ -1202,7 +1233,7 @@ fn byte_scores(
             prefetch(targets[k]);
         }
         let batch: Vec<&[u8]> = batches[b].iter().map(|&k| targets[k]).collect();
-        let band = bands.map_or((isize::MIN / 2, isize::MAX / 2), |bands| {
+        let band = bands.map_or(band::ALL, |bands| {
             let lanes = batches[b].iter().map(|&k| bands[k]);
             lanes.fold((isize::MAX, isize::MIN), |(lo, hi), (l, h)| (lo.min(l), hi.max(h)))
         });
@@ -1232,34 +1263,6 @@ fn prefetch(data: &[u8]) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = data;
-}
-
-/// A bound on the local score of `query` against each target (raw residues) near a band of
-/// diagonals (target column minus query row; `bands[k]` for target `k`): at least the best
-/// score of a path within the band, at most the best of any path (`None`: no positive score).
-/// The score-only byte lanes compute the cells near each batch's bands; a lane that may have
-/// saturated gets the exact score of every path ([`search_scores`]). Targets of similar
-/// bands and lengths share a batch.
-pub(crate) fn banded_local_scores(
-    isa: Isa,
-    query: &[u8],
-    targets: &[&[u8]],
-    bands: &[(isize, isize)],
-    sc: &Scoring,
-) -> Vec<Option<i32>> {
-    if query.is_empty() || !bytes::usable(sc) {
-        return search_scores(isa, query, targets, sc, Mode::Local, 1);
-    }
-    let mut scores: Vec<Option<i32>> = vec![None; targets.len()];
-    let mut order: Vec<usize> = (0..targets.len()).filter(|&k| !targets[k].is_empty()).collect();
-    order.sort_by_key(|&k| (bands[k].1.saturating_sub(bands[k].0), targets[k].len(), k));
-    let q = sc.encode(query);
-    let wider = byte_scores(isa, (&q, targets), &order, Some(bands), sc, 1, &mut scores);
-    let refs: Vec<&[u8]> = wider.iter().map(|&k| targets[k]).collect();
-    for (&k, s) in wider.iter().zip(search_scores(isa, query, &refs, sc, Mode::Local, 1)) {
-        scores[k] = s;
-    }
-    scores
 }
 
 /// The best cell `(score, i, j)` of `pass` over each `(query, target)` pair of raw residues, as
@@ -1624,10 +1627,7 @@ mod tests {
         let targets: Vec<&[u8]> = vec![&long, b"WCHMY"];
         let want = reference::find_end(b"WCHMY", b"WCHMY", &sc, Mode::Local).map(|e| e.score);
         for isa in isas() {
-            let got = on_isa!(
-                isa,
-                local_scores_u8(&q, &targets, &sc, (isize::MIN / 2, isize::MAX / 2))
-            );
+            let got = on_isa!(isa, local_scores_u8(&q, &targets, &sc, band::ALL));
             assert_eq!(got, vec![None, want], "{isa:?}");
         }
     }
